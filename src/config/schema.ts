@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * Every server setting, by its TOML key. The environment variable of a key is `GANTRY_<KEY>` in upper
+ * case (`data_dir` ↔ `GANTRY_DATA_DIR`); the outside systems keep their standard variable names
+ * (`NOMAD_ADDR`, `CONSUL_HTTP_ADDR`, `VAULT_ADDR`). Values from the environment arrive as strings, so
+ * numbers and booleans are coerced here, once.
+ */
+
+const boolish = z.union([
+  z.boolean(),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''].includes(s), {
+      message: 'expected a boolean (1/0, true/false, yes/no)',
+    })
+    .transform((s) => ['1', 'true', 'yes', 'on'].includes(s)),
+]);
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'expected a number' })
+    .int({ message: 'expected an integer' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+const url = z.url({ message: 'expected an absolute URL such as https://gantry.example.com:8443' });
+
+export const rawConfigSchema = z
+  .object({
+    /** Where state, keys, certificates and files live (default: ./.gantry). */
+    data_dir: z.string().min(1).default('./.gantry'),
+    /** Address to listen on (default: 127.0.0.1). */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Port to listen on (default: 8443). */
+    port: int(0, 65535).default(8443),
+    /** Use this admin key instead of generating one (default: generated on first start). */
+    admin_key: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+    /** PEM certificate file to serve HTTPS with (default: the local CA's server certificate). */
+    tls_cert: z.string().min(1).optional(),
+    /** PEM private key file for tls_cert. */
+    tls_key: z.string().min(1).optional(),
+    /** Serve plain HTTP. Only ever explicit (default: false). */
+    insecure_http: boolish.default(false),
+    /** The URL workers are told to use (default: the URL the server listens on). */
+    public_url: url.optional(),
+    /** pino log level (default: info). */
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Container registry base path, `<host>/<namespace>` (default: none configured). */
+    registry: z.string().min(1).optional(),
+    /** Whether the registry accepts Gantry API keys for `docker login` (default: false). */
+    registry_login_with_api_key: boolish.default(false),
+    /** Require an API key on /metrics (default: false). */
+    metrics_require_key: boolish.default(false),
+    /** Largest queue payload JSON in bytes (default: 1048576). */
+    max_payload_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** Largest single file upload in bytes (default: 5 GiB). */
+    max_upload_bytes: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
+    /** Lifetime of signed storage URLs in seconds (default: 3600). */
+    signed_url_ttl_seconds: int(10, 7 * 24 * 3600).default(3600),
+    /** Name of the single project this server serves (default: default). */
+    project_name: z.string().min(1).max(100).default('default'),
+    nomad_addr: url.optional(),
+    consul_http_addr: url.optional(),
+    vault_addr: url.optional(),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof rawConfigSchema>;
+export type RawConfigKey = keyof RawConfig;
+
+/** The environment variable that sets each key. */
+export function envNameOf(key: RawConfigKey): string {
+  const standard: Partial<Record<RawConfigKey, string>> = {
+    nomad_addr: 'NOMAD_ADDR',
+    consul_http_addr: 'CONSUL_HTTP_ADDR',
+    vault_addr: 'VAULT_ADDR',
+  };
+  return standard[key] ?? `GANTRY_${key.toUpperCase()}`;
+}
+
+export const CONFIG_KEYS = Object.keys(rawConfigSchema.shape) as RawConfigKey[];
+
+export type TlsSettings =
+  | { mode: 'local-ca' }
+  | { mode: 'provided'; certFile: string; keyFile: string }
+  | { mode: 'http' };
+
+/** The validated, defaulted, frozen configuration the server is built from. */
+export interface ServerConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly adminKey: string | undefined;
+  readonly tls: TlsSettings;
+  readonly publicUrl: string | undefined;
+  readonly logLevel: RawConfig['log_level'];
+  readonly registry: { readonly basePath: string; readonly loginWithApiKey: boolean } | undefined;
+  readonly metricsRequireKey: boolean;
+  readonly maxPayloadBytes: number;
+  readonly maxUploadBytes: number;
+  readonly signedUrlTtlSeconds: number;
+  readonly projectName: string;
+  readonly cluster: {
+    readonly nomadAddr: string | undefined;
+    readonly consulAddr: string | undefined;
+    readonly vaultAddr: string | undefined;
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The one error registry. Every error that reaches a client is an `AppError` created from a code in
+ * `ERRORS`; the single error handler (`api/plugins/error-handler.ts`) turns it into the wire format.
+ * Tests assert `code`, never the wording.
+ */
+
+/** OpenAI/Together-style error `type` strings carried on the wire. */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'conflict_error'
+  | 'request_too_large'
+  | 'unsupported_media_type'
+  | 'server_error'
+  | 'service_unavailable';
+
+interface ErrorDefinition {
+  status: number;
+  type: ErrorType;
+}
+
+const def = (status: number, type: ErrorType): ErrorDefinition => ({ status, type });
+
+export const ERRORS = {
+  GANTRY_ERR_REQUEST_INVALID: def(400, 'invalid_request_error'),
+  GANTRY_ERR_REQUEST_MALFORMED_JSON: def(400, 'invalid_request_error'),
+  GANTRY_ERR_REQUEST_TOO_LARGE: def(413, 'request_too_large'),
+  GANTRY_ERR_REQUEST_MEDIA_TYPE: def(415, 'unsupported_media_type'),
+  GANTRY_ERR_ROUTE_NOT_FOUND: def(404, 'not_found_error'),
+  GANTRY_ERR_METHOD_NOT_ALLOWED: def(405, 'invalid_request_error'),
+  GANTRY_ERR_AUTH_MISSING_KEY: def(401, 'authentication_error'),
+  GANTRY_ERR_AUTH_INVALID_KEY: def(401, 'authentication_error'),
+  GANTRY_ERR_AUTH_FORBIDDEN: def(403, 'permission_error'),
+  GANTRY_ERR_AUTH_WRONG_DEPLOYMENT: def(403, 'permission_error'),
+  GANTRY_ERR_KEY_NOT_FOUND: def(404, 'not_found_error'),
+  GANTRY_ERR_SECRET_NOT_FOUND: def(404, 'not_found_error'),
+  GANTRY_ERR_SECRET_EXISTS: def(400, 'invalid_request_error'),
+  GANTRY_ERR_STORAGE_BAD_FILENAME: def(400, 'invalid_request_error'),
+  GANTRY_ERR_STORAGE_NOT_FOUND: def(404, 'not_found_error'),
+  GANTRY_ERR_STORAGE_BAD_SIGNATURE: def(403, 'permission_error'),
+  GANTRY_ERR_STORAGE_URL_EXPIRED: def(403, 'permission_error'),
+  GANTRY_ERR_STORAGE_URL_USED: def(403, 'permission_error'),
+  GANTRY_ERR_STORAGE_UPLOAD_NOT_FOUND: def(404, 'not_found_error'),
+  GANTRY_ERR_STORAGE_PARTS_INVALID: def(400, 'invalid_request_error'),
+  GANTRY_ERR_STORAGE_FILE_TOO_LARGE: def(413, 'request_too_large'),
+  GANTRY_ERR_STORAGE_OWNED_ELSEWHERE: def(403, 'permission_error'),
+  GANTRY_ERR_REGISTRY_NOT_CONFIGURED: def(404, 'not_found_error'),
+  GANTRY_ERR_STATE_CONFLICT: def(409, 'conflict_error'),
+  GANTRY_ERR_INTERNAL: def(500, 'server_error'),
+  GANTRY_ERR_UNAVAILABLE: def(503, 'service_unavailable'),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface AppErrorOptions {
+  /** The request field the error is about, as a dotted path (`environment_variables.2.name`). */
+  param?: string;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = ERRORS[code].status;
+    this.type = ERRORS[code].type;
+    this.param = options.param ?? null;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof Error && err.name === 'AppError';
+}
+
+/** Shorthand used at call sites: `throw appError('GANTRY_ERR_SECRET_NOT_FOUND', ...)`. */
+export function appError(code: ErrorCode, message: string, options?: AppErrorOptions): AppError {
+  return new AppError(code, message, options);
+}
