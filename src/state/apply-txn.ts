@@ -39,9 +39,10 @@ function applyOp(op: TxnOp, index: number, kv: KvAccess, results: KvEntry[]): st
       results.push(current);
       return undefined;
     case 'delete':
-      return kv.remove(op.key);
+      kv.remove(op.key);
+      return undefined;
     case 'delete-cas':
-      return mismatch(op.index) ?? kv.remove(op.key);
+      return mismatch(op.index) ?? void kv.remove(op.key);
     case 'check-index':
       return current ? mismatch(op.index) : `key ${op.key} does not exist`;
     case 'check-not-exists':

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { ProjectInfo } from '../../auth/project.js';
+import type { ServerConfig } from '../../config/schema.js';
+import { appError } from '../../shared/errors.js';
+
+export interface IdentityRoutesOptions {
+  project: ProjectInfo;
+  registry: ServerConfig['registry'];
+}
+
+/** `/v1/whoami` (compat.md §8.23) and the registry base path (compat.md §1.3, §8.9). */
+export async function identityRoutes(app: FastifyInstance, { project, registry }: IdentityRoutesOptions): Promise<void> {
+  app.get('/v1/whoami', { config: { auth: 'worker' } }, async (request) => {
+    const principal = request.principal!;
+    return {
+      api_key_id: principal.keyId,
+      organization_id: project.organizationId,
+      organization_name: project.organizationName,
+      project_id: project.projectId,
+      project_name: project.projectName,
+      project_slug: project.projectSlug,
+      user_id: principal.kind === 'user' ? principal.keyId : null,
+      key_name: principal.name,
+      key_kind: principal.kind === 'user' ? principal.role : 'worker',
+      ...(principal.kind === 'worker' ? { deployment_id: principal.deploymentId } : {}),
+    };
+  });
+
+  app.get('/v1/image-repositories/base-path', async () => {
+    if (!registry) {
+      throw appError(
+        'GANTRY_ERR_REGISTRY_NOT_CONFIGURED',
+        'no container registry is configured on this server: set GANTRY_REGISTRY to "<host>/<namespace>"',
+      );
+    }
+    return { 'base-path': registry.basePath, login_with_api_key: registry.loginWithApiKey };
+  });
+}
