@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
+import type { StateStore } from './state/state-store.js';
 import { StorageService } from './storage/storage-service.js';
 
 export interface BuildDepsOptions {
@@ -42,7 +43,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   warnAboutClusterSettings(config, logger);
   const paths = dataPaths(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const state = new SqliteStateStore(paths.state);
+  const state = buildStateStore(config);
   const blobs = new DirectoryBlobStore(paths.files);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -67,6 +68,12 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     metrics,
     tls: options.tls,
   };
+}
+
+/** The StateStore the configuration selects (also used by `gantry keys`, which needs nothing else). */
+export function buildStateStore(config: ServerConfig): StateStore {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  return new SqliteStateStore(dataPaths(config.dataDir).state);
 }
 
 function warnAboutClusterSettings(config: ServerConfig, logger: Logger): void {

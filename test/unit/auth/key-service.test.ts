@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { KeyService } from '../../../src/auth/key-service.js';
+import { MemoryStateStore } from '../../doubles/memory-state-store.js';
+
+describe('KeyService', () => {
+  it('verifies a created key and stores only its hash', async () => {
+    const store = new MemoryStateStore();
+    const keys = new KeyService(store);
+    const { key, info } = await keys.createKey('ci', 'user');
+    expect(key).toMatch(/^gantry_[A-Za-z0-9_-]{43}$/);
+    expect(await keys.verify(key)).toEqual({ kind: 'user', keyId: info.id, name: 'ci', role: 'user' });
+    const stored = (await store.list('')).map((e) => e.value).join('\n');
+    expect(stored).not.toContain(key);
+    expect(stored).not.toContain(key.slice(7));
+  });
+
+  it('rejects unknown, empty and altered keys', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const { key } = await keys.createKey('ci', 'user');
+    expect(await keys.verify('')).toBeUndefined();
+    expect(await keys.verify('gantry_nope')).toBeUndefined();
+    expect(await keys.verify(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+  });
+
+  it('scopes worker tokens to a deployment and replica', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const { key } = await keys.createWorkerToken('dep_1', 'replica-0');
+    expect(key.startsWith('gantryw_')).toBe(true);
+    expect(await keys.verify(key)).toMatchObject({ kind: 'worker', deploymentId: 'dep_1', replicaId: 'replica-0' });
+  });
+
+  it('revokes by id and by unique name, and refuses an ambiguous name', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const a = await keys.createKey('a', 'user');
+    const b1 = await keys.createKey('b', 'user');
+    await keys.createKey('b', 'user');
+    await keys.revoke(a.info.id);
+    expect(await keys.verify(a.key)).toBeUndefined();
+    await expect(keys.revoke('b')).rejects.toMatchObject({ code: 'GANTRY_ERR_KEY_NOT_FOUND' });
+    await keys.revoke(b1.info.id);
+    expect(await keys.verify(b1.key)).toBeUndefined();
+    await expect(keys.revoke('nobody')).rejects.toMatchObject({ code: 'GANTRY_ERR_KEY_NOT_FOUND' });
+  });
+
+  it('revokes the worker tokens of one replica or of a whole deployment', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const r0 = await keys.createWorkerToken('dep_1', 'r0');
+    const r1 = await keys.createWorkerToken('dep_1', 'r1');
+    const other = await keys.createWorkerToken('dep_2', 'r0');
+    expect(await keys.revokeWorkerTokens('dep_1', 'r0')).toBe(1);
+    expect(await keys.verify(r0.key)).toBeUndefined();
+    expect(await keys.verify(r1.key)).toBeDefined();
+    expect(await keys.revokeWorkerTokens('dep_1')).toBe(1);
+    expect(await keys.verify(other.key)).toBeDefined();
+  });
+
+  it('adopts a configured admin key once, idempotently', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    expect(await keys.hasAdminKey()).toBe(false);
+    const first = await keys.adoptAdminKey('operator-chosen-admin-key');
+    const again = await keys.adoptAdminKey('operator-chosen-admin-key');
+    expect(again.id).toBe(first.id);
+    expect(await keys.list()).toHaveLength(1);
+    expect(await keys.verify('operator-chosen-admin-key')).toMatchObject({ kind: 'user', role: 'admin' });
+  });
+});
