@@ -38,7 +38,7 @@ describe('gantry server as a real process, driven by the official together-ai cl
   });
 
   it('answers whoami through the official client', async () => {
-    const whoami = await togetherClient(server, adminKey).get<unknown, Record<string, unknown>>('/whoami');
+    const whoami = await togetherClient(server, adminKey).get<Record<string, unknown>>('/whoami');
     expect(whoami.project_id).toMatch(/^proj_/);
   });
 
