@@ -120,6 +120,8 @@ describe('gantry server as a real process, driven by the official together-ai cl
 describe('gantry server start-up refusals', () => {
   it('stops with a message naming the variable when a setting is bad', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-bad-'));
-    await expect(startServerProcess(dataDir, { GANTRY_PORT: 'eighty' })).rejects.toThrow(/GANTRY_PORT/);
+    await expect(startServerProcess(dataDir, { GANTRY_MAX_PAYLOAD_BYTES: 'lots' })).rejects.toThrow(
+      /GANTRY_MAX_PAYLOAD_BYTES/,
+    );
   });
 });

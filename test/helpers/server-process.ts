@@ -18,11 +18,19 @@ export interface ServerProcess {
   kill(): Promise<number | NodeJS.Signals>;
 }
 
+/** Server processes still running; killed when the test process exits, so a failed test leaks none. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** Runs `gantry server` from source as a real child process on a free port and reads its banner. */
 export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawnTs('src/bin/gantry.ts', ['server', '--port', '0'], {
     env: { ...process.env, GANTRY_DATA_DIR: dataDir, GANTRY_LOG_LEVEL: 'warn', ...env },
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
