@@ -21,7 +21,17 @@ export interface BuildDepsOptions {
 }
 
 /** Where the embedded default keeps each thing under `GANTRY_DATA_DIR`. */
-export function dataPaths(dataDir: string) {
+export interface DataPaths {
+  state: string;
+  secretsKey: string;
+  signingKey: string;
+  files: string;
+  multipart: string;
+  tls: string;
+  adminKey: string;
+}
+
+export function dataPaths(dataDir: string): DataPaths {
   return {
     state: path.join(dataDir, 'state.db'),
     secretsKey: path.join(dataDir, 'secrets.key'),
