@@ -37,6 +37,8 @@ export const ERRORS = {
   GANTRY_ERR_KEY_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_SECRET_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_SECRET_EXISTS: def(400, 'invalid_request_error'),
+  /** A stored secret failed to decrypt: wrong encryption key, or the record was altered. */
+  GANTRY_ERR_SECRET_UNREADABLE: def(500, 'server_error'),
   GANTRY_ERR_STORAGE_BAD_FILENAME: def(400, 'invalid_request_error'),
   GANTRY_ERR_STORAGE_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_STORAGE_BAD_SIGNATURE: def(403, 'permission_error'),
@@ -46,6 +48,8 @@ export const ERRORS = {
   GANTRY_ERR_STORAGE_PARTS_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_STORAGE_FILE_TOO_LARGE: def(413, 'request_too_large'),
   GANTRY_ERR_STORAGE_OWNED_ELSEWHERE: def(403, 'permission_error'),
+  /** The filename needs a stored file to be a directory, or the reverse (`a` and `a/b`). */
+  GANTRY_ERR_STORAGE_NAME_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_REGISTRY_NOT_CONFIGURED: def(404, 'not_found_error'),
   GANTRY_ERR_STATE_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_INTERNAL: def(500, 'server_error'),

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildDeps } from '../../src/deps.js';
 import { buildServer, type ServerDeps } from '../../src/server.js';
 import type { Clock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -26,6 +26,8 @@ export interface TestServerOptions {
   dataDir?: string;
   clock?: Clock;
   tls?: ServerDeps['tls'];
+  /** The server's logger, to capture log output (default: a silent one). */
+  logger?: Logger;
 }
 
 /** Builds a real embedded-default server over a temporary data dir, for `app.inject()` tests. */
@@ -33,7 +35,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'gantry-test-'));
   const config = loadConfig({ env: { GANTRY_DATA_DIR: dataDir, GANTRY_INSECURE_HTTP: '1', ...options.env } });
   const deps = await buildDeps(config, {
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
   });
