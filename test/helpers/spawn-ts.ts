@@ -20,3 +20,25 @@ export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
 }
+
+/**
+ * Runs a writer that prints `ack <n>` after each durable write, SIGKILLs it once it has acknowledged
+ * `acks` writes, and resolves with the last acknowledged n and how the child ended.
+ */
+export async function killAfterAcks(
+  file: string,
+  args: string[],
+  acks: number,
+): Promise<{ last: number; ended: number | NodeJS.Signals }> {
+  const child = spawnTs(file, args);
+  let last = -1;
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) last = Number(line.slice(4));
+    if (last >= acks) child.kill('SIGKILL');
+  });
+  return { ended: await exited(child), last };
+}

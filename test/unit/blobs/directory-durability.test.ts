@@ -5,23 +5,14 @@ import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectoryBlobStore } from '../../../src/blobs/directory/directory-blob-store.js';
 import { contentFor } from '../../fixtures/blob-writer.js';
-import { exited, spawnTs } from '../../helpers/spawn-ts.js';
+import { killAfterAcks } from '../../helpers/spawn-ts.js';
 
 const WRITER = 'test/fixtures/blob-writer.ts';
 
-/** Starts a writer and SIGKILLs it once it has acknowledged `acks` rounds; returns the last acknowledged n. */
+/** Starts a writer and SIGKILLs it once it has acknowledged `acks` writes; returns the last acknowledged n. */
 async function killWriterAfter(root: string, acks: number): Promise<number> {
-  const child = spawnTs(WRITER, ['write', root]);
-  let last = -1;
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) last = Number(line.slice(4));
-    if (last >= acks) child.kill('SIGKILL');
-  });
-  expect(await exited(child)).toBe('SIGKILL');
+  const { last, ended } = await killAfterAcks(WRITER, ['write', root], acks);
+  expect(ended).toBe('SIGKILL');
   return last;
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStateStore } from '../../../src/state/sqlite/sqlite-store.js';
-import { exited, spawnTs } from '../../helpers/spawn-ts.js';
+import { exited, killAfterAcks, spawnTs } from '../../helpers/spawn-ts.js';
 
 const WRITER = 'test/fixtures/state-writer.ts';
 
@@ -13,17 +13,8 @@ function tempDb(): string {
 
 /** Starts a writer and SIGKILLs it once it has acknowledged `acks` writes; returns the last acknowledged n. */
 async function killWriterAfter(file: string, acks: number): Promise<number> {
-  const child = spawnTs(WRITER, ['write', file]);
-  let last = -1;
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) last = Number(line.slice(4));
-    if (last >= acks) child.kill('SIGKILL');
-  });
-  expect(await exited(child)).toBe('SIGKILL');
+  const { last, ended } = await killAfterAcks(WRITER, ['write', file], acks);
+  expect(ended).toBe('SIGKILL');
   return last;
 }
 
