@@ -50,6 +50,20 @@ export const ERRORS = {
   GANTRY_ERR_STORAGE_OWNED_ELSEWHERE: def(403, 'permission_error'),
   /** The filename needs a stored file to be a directory, or the reverse (`a` and `a/b`). */
   GANTRY_ERR_STORAGE_NAME_CONFLICT: def(409, 'conflict_error'),
+  GANTRY_ERR_VOLUME_NOT_FOUND: def(404, 'not_found_error'),
+  /** The vendor CLI matches "already exists" in the message (compat-source.md §B.11). */
+  GANTRY_ERR_VOLUME_EXISTS: def(400, 'invalid_request_error'),
+  /** A mount names a version the volume does not have: the deployment request is wrong, hence 400. */
+  GANTRY_ERR_VOLUME_VERSION_NOT_FOUND: def(400, 'invalid_request_error'),
+  /** Deleting a volume that a deployment still mounts (any version). */
+  GANTRY_ERR_VOLUME_IN_USE: def(409, 'conflict_error'),
+  GANTRY_ERR_DEPLOYMENT_NOT_FOUND: def(404, 'not_found_error'),
+  /** The message contains "already exists": the vendor CLI matches that text (compat.md §8.23). */
+  GANTRY_ERR_DEPLOYMENT_EXISTS: def(400, 'invalid_request_error'),
+  /** The spec cannot run on this server's scheduler (an image on the embedded default, volumes without bwrap). */
+  GANTRY_ERR_DEPLOYMENT_UNSUPPORTED: def(400, 'invalid_request_error'),
+  GANTRY_ERR_DEPLOYMENT_NO_REPLICA: def(503, 'service_unavailable'),
+  GANTRY_ERR_DEPLOYMENT_PROXY: def(502, 'server_error'),
   GANTRY_ERR_REGISTRY_NOT_CONFIGURED: def(404, 'not_found_error'),
   GANTRY_ERR_STATE_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_INTERNAL: def(500, 'server_error'),

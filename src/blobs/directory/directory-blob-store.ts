@@ -91,6 +91,15 @@ export class DirectoryBlobStore implements BlobStore {
     return infos.filter((info): info is BlobInfo => info !== undefined).sort(byName);
   }
 
+  /**
+   * Where blob `name` lives on this machine: its file, or, for a prefix such as `pantry/0`, the directory
+   * holding the blobs under `pantry/0/`. Volume mounts bind it as it is. Validated like every name; the
+   * path may not exist yet.
+   */
+  localPath(name: string): string {
+    return this.pathOf(name);
+  }
+
   /** The file for `name`; refuses any name that could leave the root (defence in depth behind the edge). */
   private pathOf(name: string): string {
     assertSafeBlobName(name);
