@@ -6,7 +6,14 @@ import { ensureProject } from './auth/project.js';
 import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
-import type { ServerDeps } from './server.js';
+import type { Lifecycle, ServerDeps } from './server.js';
+import { DeploymentService } from './deployments/deployment-service.js';
+import { GpuCatalog } from './deployments/gpu-catalog.js';
+import { RequestStats } from './deployments/request-stats.js';
+import { LocalScheduler } from './scheduler/local/local-scheduler.js';
+import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
+import { PublicUrl } from './shared/public-url.js';
+import { VolumeService } from './volumes/volume-service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -18,6 +25,10 @@ export interface BuildDepsOptions {
   logger?: Logger;
   clock?: Clock;
   tls?: ServerDeps['tls'];
+  /** The CA file replicas must trust (the local CA of the embedded default). */
+  caFile?: string;
+  /** Use this scheduler instead of the one the configuration selects (tests). */
+  scheduler?: Scheduler;
 }
 
 /** Where the embedded default keeps each thing under `GANTRY_DATA_DIR`. */
@@ -57,13 +68,28 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const blobs = new DirectoryBlobStore(paths.files);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  const keys = new KeyService(state, clock);
+  const secrets = new LocalSecretStore(state, loadOrCreateKeyFile(paths.secretsKey), clock);
+  const publicUrl = new PublicUrl(config.publicUrl);
+  const scheduler = options.scheduler ?? buildScheduler(config, { keys, clock, logger, caFile: options.caFile });
+  const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const deployments = new DeploymentService({
+    state,
+    secrets,
+    volumes,
+    scheduler,
+    keys,
+    gpus: new GpuCatalog(),
+    clock,
+    apiBaseUrl: () => publicUrl.get(),
+  });
   return {
     config,
     logger,
     clock,
     state,
-    keys: new KeyService(state, clock),
-    secrets: new LocalSecretStore(state, loadOrCreateKeyFile(paths.secretsKey), clock),
+    keys,
+    secrets,
     blobs,
     storage: new StorageService({
       state,
@@ -77,7 +103,43 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     project: await ensureProject(state, config.projectName, clock),
     metrics,
     tls: options.tls,
+    scheduler,
+    volumes,
+    deployments,
+    requestStats: new RequestStats(clock),
+    publicUrl,
+    lifecycle: isLifecycle(scheduler) ? [scheduler] : [],
   };
+}
+
+interface SchedulerDeps {
+  keys: KeyService;
+  clock: Clock;
+  logger: Logger;
+  caFile: string | undefined;
+}
+
+/** The Scheduler the configuration selects: local child processes on the embedded default. */
+function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
+  return new LocalScheduler({
+    dataDir: config.dataDir,
+    tokens: workerTokensOf(deps.keys),
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.caFile ? { caFile: deps.caFile } : {}),
+  });
+}
+
+/** KeyService seen as the scheduler's WorkerTokens. */
+function workerTokensOf(keys: KeyService): WorkerTokens {
+  return {
+    issue: async (deploymentId, replicaId) => (await keys.createWorkerToken(deploymentId, replicaId)).key,
+    revoke: async (deploymentId, replicaId) => void (await keys.revokeWorkerTokens(deploymentId, replicaId)),
+  };
+}
+
+function isLifecycle(value: object): value is Lifecycle {
+  return 'start' in value || 'close' in value;
 }
 
 /** The StateStore the configuration selects (also used by `gantry keys`, which needs nothing else). */

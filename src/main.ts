@@ -14,16 +14,19 @@ import { resolveServingTls, type ServingTls } from './startup/tls.js';
 export async function runServer(options: LoadConfigOptions): Promise<void> {
   const config = loadConfigOrExit(options);
   const tls = await resolveServingTls(config, dataPaths(config.dataDir).tls);
-  const deps = await buildDeps(config, tls ? { tls: { cert: tls.cert, key: tls.key } } : {});
+  const deps = await buildDeps(config, tls ? { tls: { cert: tls.cert, key: tls.key }, caFile: tls.caFile } : {});
   const admin = await ensureAdminKey(deps.keys, config.adminKey, dataPaths(config.dataDir).adminKey);
   const app = buildServer(deps);
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) deps.logger.error({ err }, 'shutting down after an error');
     await app.close();
+    for (const part of [...deps.lifecycle].reverse()) await part.close?.();
     await deps.state.close();
   });
   await app.listen({ host: config.host, port: config.port });
   const url = listenUrl(config, tls, (app.server.address() as AddressInfo).port);
+  deps.publicUrl.listening(url);
+  for (const part of deps.lifecycle) await part.start?.();
   process.stdout.write(banner(url, config, admin, tls));
 }
 

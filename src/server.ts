@@ -10,6 +10,14 @@ import { newId } from './shared/ids.js';
 import type { Logger } from './shared/logger.js';
 import type { StateStore } from './state/state-store.js';
 import type { StorageService } from './storage/storage-service.js';
+import type { DeploymentService } from './deployments/deployment-service.js';
+import type { RequestStats } from './deployments/request-stats.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { PublicUrl } from './shared/public-url.js';
+import type { VolumeService } from './volumes/volume-service.js';
+import { deploymentRequestRoutes } from './api/v1/deployment-request.js';
+import { deploymentsRoutes } from './api/v1/deployments.js';
+import { volumesRoutes } from './api/v1/volumes.js';
 import { authPlugin } from './api/plugins/auth.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
@@ -29,8 +37,21 @@ export interface ServerDeps {
   storage: StorageService;
   project: ProjectInfo;
   metrics: Registry;
+  scheduler: Scheduler;
+  volumes: VolumeService;
+  deployments: DeploymentService;
+  requestStats: RequestStats;
+  publicUrl: PublicUrl;
+  /** Started after the server listens (replicas need its URL) and closed after it stops, in order. */
+  lifecycle: Lifecycle[];
   /** PEM certificate and key to serve HTTPS with; absent for plain HTTP (and for inject() tests). */
   tls?: { cert: string; key: string };
+}
+
+/** A long-running part with work to do once the server listens, and to undo when it stops. */
+export interface Lifecycle {
+  start?(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 /** Headroom above the largest payload for the rest of a JSON body (model, info, priority …). */
@@ -58,4 +79,12 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(identityRoutes, { project: deps.project, registry: deps.config.registry });
   void app.register(secretsRoutes, { secrets: deps.secrets });
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
+  void app.register(volumesRoutes, { volumes: deps.volumes });
+  void app.register(deploymentsRoutes, { deployments: deps.deployments });
+  void app.register(deploymentRequestRoutes, {
+    deployments: deps.deployments,
+    scheduler: deps.scheduler,
+    stats: deps.requestStats,
+    metrics: deps.metrics,
+  });
 }

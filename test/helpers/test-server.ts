@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
 import { buildDeps } from '../../src/deps.js';
 import { buildServer, type ServerDeps } from '../../src/server.js';
+import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { Clock } from '../../src/shared/clock.js';
+import { MemoryScheduler } from '../doubles/memory-scheduler.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 
 export interface TestServer {
@@ -28,6 +30,8 @@ export interface TestServerOptions {
   tls?: ServerDeps['tls'];
   /** The server's logger, to capture log output (default: a silent one). */
   logger?: Logger;
+  /** The scheduler (default: an in-memory MemoryScheduler whose replicas are ready at once). */
+  scheduler?: Scheduler;
 }
 
 /** Builds a real embedded-default server over a temporary data dir, for `app.inject()` tests. */
@@ -38,10 +42,13 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    scheduler: options.scheduler ?? new MemoryScheduler(),
   });
+  deps.publicUrl.listening('https://gantry.test');
   const { key } = await deps.keys.createKey('test-admin', 'admin');
   const app = buildServer(deps);
   await app.ready();
+  for (const part of deps.lifecycle) await part.start?.();
   return {
     app,
     deps,
@@ -50,6 +57,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     auth: { authorization: `Bearer ${key}` },
     close: async () => {
       await app.close();
+      for (const part of [...deps.lifecycle].reverse()) await part.close?.();
       await deps.state.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

@@ -7,19 +7,20 @@ import { redactUrl } from '../../shared/logger.js';
  * The one error handler. Every error leaves as
  * `{"error": {"message", "type", "param", "code"}}`: the Queue API's QueueError fields nested under
  * `error`, which is also where the vendor CLI reads `error.message` (compat.md §1.1). Messages are echoed
- * below 500; a 5xx gets a fixed message and a log line with the request's method, url and params.
+ * except for a 500, which gets a fixed message and a log line with the request's method, url and
+ * params; the other 5xx (502, 503) are expected outcomes whose message tells the caller what to do.
  */
 export const errorHandlerPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
       const appErr = toAppError(err);
-      if (appErr.status >= 500) {
-        request.log.error(
-          { err, method: request.method, url: redactUrl(request.url), params: request.params },
-          'request failed',
-        );
+      if (appErr.status < 500) return send(reply, appErr);
+      const context = { err, method: request.method, url: redactUrl(request.url), params: request.params };
+      if (appErr.status === 500) {
+        request.log.error(context, 'request failed');
         return send(reply, new AppError(appErr.code, 'internal error; see the server log'));
       }
+      request.log.warn(context, 'request could not be served');
       return send(reply, appErr);
     });
     app.setNotFoundHandler((request, reply) =>

@@ -104,11 +104,11 @@ describe('storage routes', () => {
 
     it('leaves /v1/deployments/storage/volumes… to the Volumes API', async () => {
       await upload('volumes/x', 'x');
-      for (const url of ['/v1/deployments/storage/volumes', '/v1/deployments/storage/volumes/x']) {
-        const res = await get(url, server.auth);
-        expect(res.statusCode).toBe(404);
-        expect(codeOf(res)).toBe('GANTRY_ERR_ROUTE_NOT_FOUND');
-      }
+      const list = await get('/v1/deployments/storage/volumes', server.auth);
+      expect(list.json()).toMatchObject({ object: 'list', data: [] });
+      const one = await get('/v1/deployments/storage/volumes/x', server.auth);
+      expect(one.statusCode).toBe(404);
+      expect(codeOf(one)).toBe('GANTRY_ERR_VOLUME_NOT_FOUND');
     });
 
     it('answers 404 for a file that does not exist', async () => {

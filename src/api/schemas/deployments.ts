@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { NAME_PATTERN, RESERVED_NAMES } from '../../deployments/names.js';
+
+/**
+ * Wire schemas of the Deployments API (compat.md §5.1, §2.3 limits, §6 autoscaling). Unknown keys are
+ * dropped, since vendor clients may send fields Gantry does not know; known keys are strictly typed.
+ * `null` on an optional field means "not given" (the Python SDK sends null for None).
+ */
+
+const name = z
+  .string()
+  .regex(NAME_PATTERN, { error: 'must be 1–100 characters of letters, digits, "_" and "-"' })
+  .refine((n) => !RESERVED_NAMES.has(n), { error: '"secrets" and "storage" are reserved names' });
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must match [A-Za-z_][A-Za-z0-9_]*' });
+
+const environmentVariable = z
+  .object({
+    name: envName,
+    value: z.string().nullish(),
+    value_from_secret: z.string().min(1).nullish(),
+  })
+  .refine((v) => (v.value != null) !== (v.value_from_secret != null), {
+    error: 'exactly one of "value" and "value_from_secret" must be set',
+  });
+
+const volumeMount = z.object({
+  name: z.string().min(1),
+  mount_path: z
+    .string()
+    .regex(/^\/[^\0]*$/, { error: 'must be an absolute path' })
+    .refine((p) => p !== '/' && !p.split('/').includes('..'), { error: 'must not be "/" or contain ".."' }),
+  version: z.number().int().min(0).nullish(),
+});
+
+const positive = z.number().positive();
+
+/** The three autoscaling forms (compat.md §6), plus the old `profile`/`targetValue` form (§2.3). */
+const autoscaling = z
+  .object({
+    metric: z.enum(['QueueBacklogPerWorker', 'CustomMetric', 'HTTPTotalRequests', 'HTTPAvgRequestDuration']).optional(),
+    target: z.union([positive, z.string().regex(/^\d+(\.\d+)?$/).transform(Number)]).optional(),
+    model: z.string().min(1).nullish(),
+    custom_metric_name: z
+      .string()
+      .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' })
+      .nullish(),
+    time_interval_minutes: z.number().int().min(1).max(60).nullish(),
+    profile: z.string().optional(),
+    targetValue: z.union([positive, z.string()]).optional(),
+  })
+  .nullish();
+
+const source = z.object({
+  path: z.string().regex(/^\//, { error: 'must be an absolute path on the server machine' }),
+  cmd: z.string().min(1).nullish(),
+  config: z.string().min(1).nullish(),
+});
+
+const fields = {
+  description: z.string().max(1000).nullish(),
+  image: z.string().min(1),
+  gpu_type: z.string().min(1),
+  gpu_count: z.number().int().min(0).max(64),
+  cpu: z.number().min(0.1, { error: 'must be at least 0.1' }).max(512),
+  memory: z.number().positive().max(1000, { error: 'must be at most 1000 (GiB)' }),
+  storage: z.number().min(0).max(400, { error: 'must be at most 400 (GiB)' }),
+  min_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000),
+  max_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000),
+  port: z.number().int().min(1).max(65535),
+  health_check_path: z.string().refine((p) => p === '' || p.startsWith('/'), { error: 'must start with "/" (or be "" to disable)' }),
+  termination_grace_period_seconds: z.number().int().min(0).max(86_400),
+  command: z.array(z.string()),
+  args: z.array(z.string()),
+  environment_variables: z.array(environmentVariable),
+  volumes: z.array(volumeMount),
+  autoscaling,
+  /** Gantry extension: a project directory on the server's own machine, for the embedded default. */
+  x_gantry_source: source,
+};
+
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+export const CreateDeploymentBody = z
+  .object({
+    name,
+    image: fields.image,
+    gpu_type: fields.gpu_type,
+    description: fields.description,
+    gpu_count: optional(fields.gpu_count),
+    cpu: optional(fields.cpu),
+    memory: optional(fields.memory),
+    storage: optional(fields.storage),
+    min_replicas: optional(fields.min_replicas),
+    max_replicas: optional(fields.max_replicas),
+    port: optional(fields.port),
+    health_check_path: optional(fields.health_check_path),
+    termination_grace_period_seconds: optional(fields.termination_grace_period_seconds),
+    command: optional(fields.command),
+    args: optional(fields.args),
+    environment_variables: optional(fields.environment_variables),
+    volumes: optional(fields.volumes),
+    autoscaling: fields.autoscaling,
+    x_gantry_source: optional(fields.x_gantry_source),
+  })
+  .refine((b) => b.max_replicas == null || b.max_replicas >= (b.min_replicas ?? 1), {
+    error: 'must be at least min_replicas',
+    path: ['max_replicas'],
+  });
+
+export const UpdateDeploymentBody = z.object({
+  name: optional(name),
+  image: optional(fields.image),
+  gpu_type: optional(fields.gpu_type),
+  description: fields.description,
+  gpu_count: optional(fields.gpu_count),
+  cpu: optional(fields.cpu),
+  memory: optional(fields.memory),
+  storage: optional(fields.storage),
+  min_replicas: optional(fields.min_replicas),
+  max_replicas: optional(fields.max_replicas),
+  port: optional(fields.port),
+  health_check_path: optional(fields.health_check_path),
+  termination_grace_period_seconds: optional(fields.termination_grace_period_seconds),
+  command: optional(fields.command),
+  args: optional(fields.args),
+  environment_variables: optional(fields.environment_variables),
+  volumes: optional(fields.volumes),
+  autoscaling: fields.autoscaling,
+  x_gantry_source: optional(fields.x_gantry_source),
+});
+
+export type CreateDeploymentInput = z.output<typeof CreateDeploymentBody>;
+export type UpdateDeploymentInput = z.output<typeof UpdateDeploymentBody>;
+export type AutoscalingInput = z.output<typeof autoscaling>;
+
+export const LogsQuery = z.object({
+  replica_id: z.string().min(1).optional(),
+  revision: z.string().min(1).optional(),
+  version: z.string().min(1).optional(),
+  follow: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+});

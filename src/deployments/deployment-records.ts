@@ -1,0 +1,104 @@
+import { appError } from '../shared/errors.js';
+import type { StateStore, TxnOp } from '../state/state-store.js';
+import { encodeName } from './names.js';
+import type { DeploymentRecord } from './types.js';
+
+const BY_ID = 'deployments/by-id/';
+const BY_NAME = 'deployments/by-name/';
+const BY_JOB = 'deployments/by-job/';
+
+/** A record with the modifyIndex it was read at, for compare-and-set updates. */
+export interface StoredDeployment {
+  record: DeploymentRecord;
+  index: number;
+}
+
+/**
+ * Deployment records in the StateStore: `deployments/by-id/<id>` holds the record; `by-name/<name>` and
+ * `by-job/<job id>` are indexes written in the same transaction, so a name or a derived job id is taken
+ * by at most one deployment (compat.md §8.24).
+ */
+export class DeploymentRecords {
+  constructor(private readonly state: StateStore) {}
+
+  /** By id, name, or a name the deployment had before a rename. */
+  async find(idOrName: string): Promise<StoredDeployment | undefined> {
+    const direct = (await this.byId(idOrName)) ?? (await this.byIndex(BY_NAME + encodeName(idOrName)));
+    if (direct) return direct;
+    return (await this.all()).find((d) => d.record.previous_names.includes(idOrName));
+  }
+
+  async get(idOrName: string): Promise<StoredDeployment> {
+    const found = await this.find(idOrName);
+    if (!found) throw appError('GANTRY_ERR_DEPLOYMENT_NOT_FOUND', `deployment "${idOrName}" not found`);
+    return found;
+  }
+
+  async all(): Promise<StoredDeployment[]> {
+    const entries = await this.state.list(BY_ID);
+    return entries.map((e) => ({ record: JSON.parse(e.value) as DeploymentRecord, index: e.modifyIndex }));
+  }
+
+  async insert(record: DeploymentRecord): Promise<void> {
+    const ops: TxnOp[] = [
+      { verb: 'check-not-exists', key: BY_NAME + encodeName(record.name) },
+      { verb: 'check-not-exists', key: BY_JOB + record.job_id },
+      { verb: 'set', key: BY_ID + record.id, value: JSON.stringify(record) },
+      { verb: 'set', key: BY_NAME + encodeName(record.name), value: record.id },
+      { verb: 'set', key: BY_JOB + record.job_id, value: record.id },
+    ];
+    const result = await this.state.txn(ops);
+    if (!result.ok) throw await this.conflictOf(record, result.errors[0]?.opIndex === 0);
+  }
+
+  /** Writes an updated record if nobody changed it since `index`; moves the name index on a rename. */
+  async update(previous: StoredDeployment, next: DeploymentRecord): Promise<void> {
+    const ops: TxnOp[] = [{ verb: 'cas', key: BY_ID + next.id, value: JSON.stringify(next), index: previous.index }];
+    const renamed = previous.record.name !== next.name;
+    if (renamed) {
+      ops.push(
+        { verb: 'check-not-exists', key: BY_NAME + encodeName(next.name) },
+        { verb: 'delete', key: BY_NAME + encodeName(previous.record.name) },
+        { verb: 'set', key: BY_NAME + encodeName(next.name), value: next.id },
+      );
+    }
+    const result = await this.state.txn(ops);
+    if (result.ok) return;
+    if (renamed && result.errors.some((e) => e.opIndex === 1)) throw nameTaken(next.name);
+    throw appError('GANTRY_ERR_STATE_CONFLICT', `deployment "${next.name}" was changed concurrently; retry the request`);
+  }
+
+  async remove(record: DeploymentRecord): Promise<void> {
+    await this.state.txn([
+      { verb: 'delete', key: BY_ID + record.id },
+      { verb: 'delete', key: BY_NAME + encodeName(record.name) },
+      { verb: 'delete', key: BY_JOB + record.job_id },
+    ]);
+  }
+
+  private async byId(id: string): Promise<StoredDeployment | undefined> {
+    if (!id.startsWith('dep_')) return undefined;
+    const entry = await this.state.get(BY_ID + id);
+    return entry && { record: JSON.parse(entry.value) as DeploymentRecord, index: entry.modifyIndex };
+  }
+
+  private async byIndex(key: string): Promise<StoredDeployment | undefined> {
+    const id = (await this.state.get(key))?.value;
+    if (!id) return undefined;
+    return this.byId(id);
+  }
+
+  private async conflictOf(record: DeploymentRecord, nameTakenFirst: boolean) {
+    if (nameTakenFirst) return nameTaken(record.name);
+    const holder = await this.byIndex(BY_JOB + record.job_id);
+    return appError(
+      'GANTRY_ERR_DEPLOYMENT_EXISTS',
+      `deployment name "${record.name}" derives the job id "${record.job_id}", which already exists for deployment "${holder?.record.name ?? '?'}"`,
+      { param: 'name' },
+    );
+  }
+}
+
+function nameTaken(name: string) {
+  return appError('GANTRY_ERR_DEPLOYMENT_EXISTS', `a deployment named "${name}" already exists`, { param: 'name' });
+}

@@ -1,0 +1,88 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { split as shellSplit } from 'shlex';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import type { LocalSource } from '../scheduler/scheduler.js';
+import { appError } from '../shared/errors.js';
+import type { SourceRef } from './types.js';
+
+/** `[tool.jig.image].cmd` when the config is silent (compat.md §2.2). */
+const DEFAULT_CMD = 'python app.py';
+
+/**
+ * Turns `x_gantry_source` into what the LocalScheduler runs: the directory, the command (shell-split as
+ * Jig does), and for Python projects their dependencies. Config discovery follows the CLI's order
+ * (compat.md §1.1): the named file, else `jig.toml`, else `pyproject.toml` with a `[tool.jig]` table.
+ */
+export function resolveLocalSource(ref: SourceRef): LocalSource {
+  assertDirectory(ref.path);
+  const config = readJigConfig(ref);
+  const cmd = ref.cmd ?? stringAt(config.jig, ['image', 'cmd']) ?? DEFAULT_CMD;
+  const pyproject = path.join(ref.path, 'pyproject.toml');
+  const python = existsSync(pyproject);
+  return {
+    path: ref.path,
+    cmd: shellSplit(cmd),
+    python,
+    dependencies: python ? projectDependencies(config.pyproject ?? readToml(pyproject)) : [],
+  };
+}
+
+function assertDirectory(dir: string): void {
+  const isDir = existsSync(dir) && statSync(dir).isDirectory();
+  if (!isDir) {
+    throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.path: ${dir} is not a directory on the server's machine`, {
+      param: 'x_gantry_source.path',
+    });
+  }
+}
+
+interface FoundConfig {
+  jig: Record<string, unknown>;
+  pyproject: Record<string, unknown> | undefined;
+}
+
+function readJigConfig(ref: SourceRef): FoundConfig {
+  const named = ref.config ? path.resolve(ref.path, ref.config) : undefined;
+  const candidates = named ? [named] : [path.join(ref.path, 'jig.toml'), path.join(ref.path, 'pyproject.toml')];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    const table = readToml(file);
+    const isPyproject = path.basename(file) === 'pyproject.toml';
+    const jig = isPyproject ? tableAt(table, ['tool', 'jig']) : table;
+    if (jig) return { jig, pyproject: isPyproject ? table : undefined };
+  }
+  if (named) throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.config: ${named} not found`, { param: 'x_gantry_source.config' });
+  return { jig: {}, pyproject: undefined };
+}
+
+function readToml(file: string): Record<string, unknown> {
+  try {
+    return parseToml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const where = err instanceof TomlError ? `:${err.line}:${err.column}` : '';
+    throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source: ${file}${where}: ${(err as Error).message.split('\n')[0]}`, {
+      param: 'x_gantry_source',
+    });
+  }
+}
+
+function projectDependencies(pyproject: Record<string, unknown>): string[] {
+  const deps = tableAt(pyproject, ['project'])?.dependencies;
+  return Array.isArray(deps) ? deps.filter((d): d is string => typeof d === 'string') : [];
+}
+
+function tableAt(table: Record<string, unknown>, keys: string[]): Record<string, unknown> | undefined {
+  let node: unknown = table;
+  for (const key of keys) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>) : undefined;
+}
+
+function stringAt(table: Record<string, unknown>, keys: string[]): string | undefined {
+  const parent = tableAt(table, keys.slice(0, -1));
+  const value = parent?.[keys[keys.length - 1]!];
+  return typeof value === 'string' ? value : undefined;
+}
