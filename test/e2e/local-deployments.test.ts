@@ -1,0 +1,152 @@
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/spawn-ts.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+const EXAMPLE = path.join(REPO_ROOT, 'examples/hello-http');
+
+interface Deployment {
+  id: string;
+  status: string;
+  ready_replicas: number;
+  desired_replicas: number;
+  environment_variables: Array<{ name: string; value?: string }>;
+  replica_events: Record<string, { replica_status: string; replica_status_reason?: string; replica_status_message?: string; revision_id: string }>;
+}
+
+/** Processes whose working directory is `dir` (the replicas of a local project). */
+function processesIn(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/cwd`) === dir;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('deployments on the embedded default, end to end', () => {
+  let server: ServerProcess;
+  let key: string;
+
+  beforeAll(async () => {
+    server = await startServerProcess(mkdtempSync(path.join(tmpdir(), 'gantry-e2e-deploy-')));
+    key = server.printedAdminKey!;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  async function api<T = Deployment>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
+    const res = await server.fetch(`${server.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  async function until(what: string, check: (d: Deployment) => boolean, name = 'hello-http', ms = 60_000): Promise<Deployment> {
+    const deadline = Date.now() + ms;
+    let last: Deployment | undefined;
+    while (Date.now() < deadline) {
+      last = (await api('GET', `/v1/deployments/${name}`)).json;
+      if (check(last)) return last;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+  }
+
+  const revisionOf = (d: Deployment) => d.environment_variables.find((v) => v.name === 'TOGETHER_DEPLOYMENT_REVISION_ID')!.value!;
+  const hello = async (name: string) => (await api<{ message: string }>('GET', `/v1/deployment-request/hello-http/hello?name=${name}`)).json;
+
+  it('runs the example project: Ready, direct HTTP, logs, scale, new revision, volume, destroy', async () => {
+    const created = await api('POST', '/v1/deployments', {
+      name: 'hello-http',
+      image: 'local/hello-http',
+      gpu_type: 'none',
+      x_gantry_source: { path: EXAMPLE },
+      environment_variables: [{ name: 'GREETING', value: 'Hello' }],
+    });
+    expect(created.status).toBe(200);
+    await until('Ready', (d) => d.status === 'Ready' && d.ready_replicas === 1);
+    expect(await hello('Gantry')).toMatchObject({ message: 'Hello, Gantry!' });
+
+    const logs = await api<{ lines: string[] }>('GET', '/v1/deployments/hello-http/logs');
+    expect(logs.json.lines.join('\n')).toContain('GET /hello?name=Gantry');
+
+    await api('PATCH', '/v1/deployments/hello-http', { min_replicas: 3, max_replicas: 3 });
+    await until('3 ready replicas', (d) => d.status === 'Ready' && d.ready_replicas === 3);
+    const replicas = new Set<string>();
+    for (let i = 0; i < 6; i++) replicas.add(((await hello('x')) as unknown as { replica: string }).replica);
+    expect(replicas.size).toBe(3);
+    await api('PATCH', '/v1/deployments/hello-http', { min_replicas: 1, max_replicas: 1 });
+    await until('back to 1', (d) => d.status === 'Ready' && Object.keys(d.replica_events).length === 1);
+
+    const before = revisionOf((await api('GET', '/v1/deployments/hello-http')).json);
+    await api('PATCH', '/v1/deployments/hello-http', { environment_variables: [{ name: 'GREETING', value: 'Howdy' }] });
+    const rolled = await until('new revision Ready', (d) => revisionOf(d) !== before && d.status === 'Ready');
+    expect(Object.values(rolled.replica_events).every((e) => e.revision_id === revisionOf(rolled))).toBe(true);
+    expect(await hello('Gantry')).toMatchObject({ message: 'Howdy, Gantry!' });
+
+    await uploadVolume('pantry', { 'curry.txt': 'cumin, coriander' });
+    await api('PATCH', '/v1/deployments/hello-http', { volumes: [{ name: 'pantry', mount_path: '/data' }] });
+    await until('Ready with the volume', (d) => d.status === 'Ready' && Object.values(d.replica_events).every((e) => e.revision_id === revisionOf(d)) && revisionOf(d) !== revisionOf(rolled));
+    const file = await server.fetch(`${server.url}/v1/deployment-request/hello-http/files/curry.txt`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await file.text()).toBe('cumin, coriander');
+
+    expect(processesIn(EXAMPLE).length).toBeGreaterThan(0);
+    expect((await api('DELETE', '/v1/deployments/hello-http')).status).toBe(200);
+    await waitFor(() => processesIn(EXAMPLE).length === 0, 'every replica process gone');
+  });
+
+  it('reports a replica that exits at once as CrashLoopBackOff, with its last log lines', async () => {
+    await api('POST', '/v1/deployments', {
+      name: 'crasher',
+      image: 'local/crasher',
+      gpu_type: 'none',
+      health_check_path: '',
+      x_gantry_source: { path: EXAMPLE, cmd: 'python3 -c "print(\'about to fail\'); raise SystemExit(3)"' },
+    });
+    const d = await until('CrashLoopBackOff', (x) => Object.values(x.replica_events).some((e) => e.replica_status_reason === 'CrashLoopBackOff'), 'crasher', 60_000);
+    const event = Object.values(d.replica_events)[0]!;
+    expect(event.replica_status_message).toContain('about to fail');
+    expect(d.status).toBe('Failed');
+    await api('DELETE', '/v1/deployments/crasher');
+  });
+
+  it('says plainly that the embedded default cannot run a bare image', async () => {
+    const res = await api<{ error: { code: string; message: string } }>('POST', '/v1/deployments', {
+      name: 'just-an-image',
+      image: 'vllm/vllm-openai:v0.17.1',
+      gpu_type: 'none',
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('GANTRY_ERR_DEPLOYMENT_UNSUPPORTED');
+    expect(res.json.error.message).toMatch(/image/);
+  });
+
+  async function uploadVolume(name: string, files: Record<string, string>): Promise<void> {
+    await api('POST', '/v1/deployments/storage/volumes', { name, type: 'readOnly', content: { type: 'files', source_prefix: `${name}/0` } });
+    for (const [file, content] of Object.entries(files)) {
+      const { json } = await api<{ upload_url: { url: string } }>('POST', '/v1/storage/upload-request', { filename: `${name}/0/${file}` });
+      const put = await server.fetch(json.upload_url.url, { method: 'PUT', body: content });
+      expect(put.status).toBe(200);
+    }
+  }
+});
+
+async function waitFor(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
