@@ -1,0 +1,83 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { WorkerTokens } from '../scheduler.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './backoff.js';
+import { probeNvidiaSmi, type Gpu } from './gpus.js';
+import type { SandboxMode } from './sandbox.js';
+
+export interface LocalSchedulerOptions {
+  /** Gantry's data directory: replicas under `<dataDir>/replicas/`, venvs under `<dataDir>/venvs/`. */
+  dataDir: string;
+  /** Issues each replica's TOGETHER_API_KEY and revokes it when the replica is gone. */
+  tokens: WorkerTokens;
+  clock: Clock;
+  logger: Logger;
+  /** Gantry's CA certificate, exported as SSL_CERT_FILE, REQUESTS_CA_BUNDLE and NODE_EXTRA_CA_CERTS (default: none). */
+  caFile?: string;
+  /** Gantry's URL as replicas see it, for a spec without TOGETHER_API_BASE_URL (default: none; specs carry it). */
+  publicUrl?: string;
+  /** Lists the machine's GPUs (default: nvidia-smi; none without it). */
+  gpuProbe?: () => Promise<Gpu[]>;
+  /** Interpreter that makes virtualenvs (default: 'python3'). */
+  pythonBin?: string;
+  /** Whether replicas run in a bubblewrap mount namespace (default: 'auto', only those with volumes). */
+  sandbox?: SandboxMode;
+  /** Package index for `pip install` (default: pip's own setting). */
+  pipIndexUrl?: string;
+  /** Installed into every virtualenv, e.g. the path of Gantry's sprocket wheel (default: []). */
+  extraPythonPackages?: string[];
+  /** How often replicas are health-checked, and adopted ones checked for life (default: 1000). */
+  healthIntervalMs?: number;
+  /** Restart backoff and crash-loop rule (default: 1 s doubling to 60 s, reset after 10 min; 3 exits in 10 min). */
+  restartPolicy?: Partial<RestartPolicy>;
+  /** Longest wait for replicas to end on close() before SIGKILL (default: 10000). */
+  closeGraceMs?: number;
+  /** Size at which a replica's output.log is rotated (default: 8 MiB). */
+  logCapBytes?: number;
+  /** The server's environment; only PATH, HOME, locale and CUDA paths reach replicas (default: process.env). */
+  baseEnv?: Record<string, string | undefined>;
+}
+
+export interface ResolvedLocalSchedulerOptions {
+  dataDir: string;
+  tokens: WorkerTokens;
+  clock: Clock;
+  logger: Logger;
+  caFile: string | undefined;
+  publicUrl: string | undefined;
+  gpuProbe: () => Promise<Gpu[]>;
+  pythonBin: string;
+  sandbox: SandboxMode;
+  pipIndexUrl: string | undefined;
+  extraPythonPackages: string[];
+  healthIntervalMs: number;
+  /** A health check waits this long for an answer. */
+  healthTimeoutMs: number;
+  /** Without a health path, a replica is ready after running this long. */
+  readyWithoutCheckMs: number;
+  restartPolicy: RestartPolicy;
+  closeGraceMs: number;
+  logCapBytes: number;
+  baseEnv: Record<string, string | undefined>;
+}
+
+export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSchedulerOptions {
+  const healthIntervalMs = options.healthIntervalMs ?? 1000;
+  return {
+    ...options,
+    caFile: options.caFile,
+    publicUrl: options.publicUrl,
+    gpuProbe: options.gpuProbe ?? probeNvidiaSmi,
+    pythonBin: options.pythonBin ?? 'python3',
+    sandbox: options.sandbox ?? 'auto',
+    pipIndexUrl: options.pipIndexUrl,
+    extraPythonPackages: options.extraPythonPackages ?? [],
+    healthIntervalMs,
+    healthTimeoutMs: Math.min(2000, Math.max(250, healthIntervalMs)),
+    readyWithoutCheckMs: 1000,
+    restartPolicy: { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy },
+    closeGraceMs: options.closeGraceMs ?? 10_000,
+    logCapBytes: options.logCapBytes ?? 8 * 1024 * 1024,
+    baseEnv: options.baseEnv ?? process.env,
+  };
+}
