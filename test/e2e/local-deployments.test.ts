@@ -33,9 +33,10 @@ function processesIn(dir: string): number[] {
 describe('deployments on the embedded default, end to end', () => {
   let server: ServerProcess;
   let key: string;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-e2e-deploy-'));
 
   beforeAll(async () => {
-    server = await startServerProcess(mkdtempSync(path.join(tmpdir(), 'gantry-e2e-deploy-')));
+    server = await startServerProcess(dataDir);
     key = server.printedAdminKey!;
   });
   afterAll(async () => {
@@ -130,6 +131,25 @@ describe('deployments on the embedded default, end to end', () => {
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe('GANTRY_ERR_DEPLOYMENT_UNSUPPORTED');
     expect(res.json.error.message).toMatch(/image/);
+  });
+
+  it('re-adopts running replicas after the server is killed with -9, never duplicating them', async () => {
+    const port = Number(new URL(server.url).port);
+    await api('POST', '/v1/deployments', { name: 'survivor', image: 'local/survivor', gpu_type: 'none', x_gantry_source: { path: EXAMPLE } });
+    await until('Ready', (d) => d.status === 'Ready', 'survivor');
+    const pids = processesIn(EXAMPLE).sort();
+    expect(pids.length).toBeGreaterThan(0);
+
+    expect(await server.kill()).toBe('SIGKILL');
+    expect(processesIn(EXAMPLE).sort()).toEqual(pids);
+    server = await startServerProcess(dataDir, {}, port);
+    const after = await until('Ready after the restart', (d) => d.status === 'Ready', 'survivor');
+    expect(Object.keys(after.replica_events)).toHaveLength(1);
+    expect(processesIn(EXAMPLE).sort()).toEqual(pids);
+    const res = await server.fetch(`${server.url}/v1/deployment-request/survivor/hello?name=again`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await res.json()).toMatchObject({ message: 'Hello, again!' });
+    await api('DELETE', '/v1/deployments/survivor');
+    await waitFor(() => processesIn(EXAMPLE).length === 0, 'every replica process gone');
   });
 
   async function uploadVolume(name: string, files: Record<string, string>): Promise<void> {

@@ -25,8 +25,8 @@ process.once('exit', () => {
 });
 
 /** Runs `gantry server` from source as a real child process on a free port and reads its banner. */
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawnTs('src/bin/gantry.ts', ['server', '--port', '0'], {
+export async function startServerProcess(dataDir: string, env: Record<string, string> = {}, port = 0): Promise<ServerProcess> {
+  const child = spawnTs('src/bin/gantry.ts', ['server', '--port', String(port)], {
     env: { ...process.env, GANTRY_DATA_DIR: dataDir, GANTRY_LOG_LEVEL: 'warn', ...env },
   });
   live.add(child);
