@@ -26,6 +26,13 @@ export type TxnOp =
   | { verb: 'check-index'; key: string; index: number }
   | { verb: 'check-not-exists'; key: string };
 
+export interface ListOptions {
+  /** Only keys sorted after this one (the last key of the previous page). */
+  after?: string;
+  /** At most this many entries. */
+  limit?: number;
+}
+
 export interface TxnError {
   /** Position of the operation that failed in the submitted list. */
   opIndex: number;
@@ -52,8 +59,8 @@ export interface StateStore {
   cas(key: string, value: string, index: number): Promise<boolean>;
   /** All-or-nothing. `results` holds the entries that `set`, `cas` and `get` produced, in order. */
   txn(ops: TxnOp[]): Promise<TxnResult>;
-  /** Every entry whose key starts with `prefix`, sorted by key. */
-  list(prefix: string): Promise<KvEntry[]>;
+  /** Entries whose key starts with `prefix`, sorted by key; a page of them with `options`. */
+  list(prefix: string, options?: ListOptions): Promise<KvEntry[]>;
   close(): Promise<void>;
 }
 

@@ -96,6 +96,18 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
       expect(await store.list(k('none/'))).toEqual([]);
     });
 
+    it('lists a prefix in pages with after and limit', async () => {
+      for (const n of ['a', 'b', 'c', 'd', 'e']) await store.put(k(`page/${n}`), n);
+      await store.put(k('pagez'), 'outside');
+      const first = await store.list(k('page/'), { limit: 2 });
+      expect(first.map((e) => e.value)).toEqual(['a', 'b']);
+      const second = await store.list(k('page/'), { after: first.at(-1)!.key, limit: 2 });
+      expect(second.map((e) => e.value)).toEqual(['c', 'd']);
+      const last = await store.list(k('page/'), { after: second.at(-1)!.key, limit: 2 });
+      expect(last.map((e) => e.value)).toEqual(['e']);
+      expect(await store.list(k('page/'), { after: last.at(-1)!.key })).toEqual([]);
+    });
+
     it('applies a transaction as a whole, with one shared index', async () => {
       const result = await store.txn([
         { verb: 'set', key: k('t/a'), value: 'A' },

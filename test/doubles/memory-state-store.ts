@@ -3,6 +3,7 @@ import {
   MAX_TXN_OPS,
   TxnTooLargeError,
   type KvEntry,
+  type ListOptions,
   type StateStore,
   type TxnOp,
   type TxnResult,
@@ -55,11 +56,13 @@ export class MemoryStateStore implements StateStore {
     return this.applyTxn(ops);
   }
 
-  async list(prefix: string): Promise<KvEntry[]> {
+  async list(prefix: string, options: ListOptions = {}): Promise<KvEntry[]> {
     this.record('list', prefix);
+    const after = options.after;
     return [...this.entries.values()]
-      .filter((e) => e.key.startsWith(prefix))
+      .filter((e) => e.key.startsWith(prefix) && (after === undefined || e.key > after))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, options.limit ?? Infinity)
       .map((e) => ({ ...e }));
   }
 

@@ -5,6 +5,7 @@ import {
   MAX_TXN_OPS,
   TxnTooLargeError,
   type KvEntry,
+  type ListOptions,
   type StateStore,
   type TxnError,
   type TxnOp,
@@ -52,7 +53,12 @@ export class SqliteStateStore implements StateStore {
     `);
     this.stmts = {
       get: this.db.prepare<[string], Row>('SELECT * FROM kv WHERE key = ?'),
-      list: this.db.prepare<[string, string], Row>('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
+      list: this.db.prepare<[string, string, number], Row>(
+        'SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?',
+      ),
+      listAfter: this.db.prepare<[string, string, number], Row>(
+        'SELECT * FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?',
+      ),
       upsert: this.db.prepare(
         `INSERT INTO kv (key, value, create_index, modify_index) VALUES (@key, @value, @index, @index)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, modify_index = excluded.modify_index`,
@@ -86,8 +92,12 @@ export class SqliteStateStore implements StateStore {
     return result.ok;
   }
 
-  async list(prefix: string): Promise<KvEntry[]> {
-    return this.stmts.list.all(prefix, prefix + PREFIX_END).map((row) => toEntry(row)!);
+  async list(prefix: string, options: ListOptions = {}): Promise<KvEntry[]> {
+    const paged = options.after !== undefined && options.after >= prefix;
+    const rows = paged
+      ? this.stmts.listAfter.all(options.after!, prefix + PREFIX_END, options.limit ?? -1)
+      : this.stmts.list.all(prefix, prefix + PREFIX_END, options.limit ?? -1);
+    return rows.map((row) => toEntry(row)!);
   }
 
   async txn(ops: TxnOp[]): Promise<TxnResult> {
