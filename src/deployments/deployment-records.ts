@@ -1,10 +1,10 @@
 import { appError } from '../shared/errors.js';
+import { failedOpAt, RecordLayout } from '../state/named-records.js';
 import type { StateStore, TxnOp } from '../state/state-store.js';
-import { encodeName } from './names.js';
 import type { DeploymentRecord } from './types.js';
 
-const BY_ID = 'deployments/by-id/';
-const BY_NAME = 'deployments/by-name/';
+/** Any string starting `dep_` is tried as an id. */
+const LAYOUT = new RecordLayout('deployments', /^dep_/);
 const BY_JOB = 'deployments/by-job/';
 
 /** A record with the modifyIndex it was read at, for compare-and-set updates. */
@@ -14,16 +14,16 @@ export interface StoredDeployment {
 }
 
 /**
- * Deployment records in the StateStore: `deployments/by-id/<id>` holds the record; `by-name/<name>` and
- * `by-job/<job id>` are indexes written in the same transaction, so a name or a derived job id is taken
- * by at most one deployment (compat.md §8.24).
+ * Deployment records in the StateStore: `deployments/by-id/<id>` holds the record; `by-name/<encoded name>`
+ * (`encodeName` in `state/named-records.ts`) and `by-job/<job id>` are indexes written in the same
+ * transaction, so a name or a derived job id is taken by at most one deployment (compat.md §8.24).
  */
 export class DeploymentRecords {
   constructor(private readonly state: StateStore) {}
 
   /** By id, name, or a name the deployment had before a rename. */
   async find(idOrName: string): Promise<StoredDeployment | undefined> {
-    const direct = (await this.byId(idOrName)) ?? (await this.byIndex(BY_NAME + encodeName(idOrName)));
+    const direct = (await this.byId(idOrName)) ?? (await this.byIndex(LAYOUT.nameKey(idOrName)));
     if (direct) return direct;
     return (await this.all()).find((d) => d.record.previous_names.includes(idOrName));
   }
@@ -35,16 +35,16 @@ export class DeploymentRecords {
   }
 
   async all(): Promise<StoredDeployment[]> {
-    const entries = await this.state.list(BY_ID);
+    const entries = await this.state.list(LAYOUT.byId);
     return entries.map((e) => ({ record: JSON.parse(e.value) as DeploymentRecord, index: e.modifyIndex }));
   }
 
   async insert(record: DeploymentRecord): Promise<void> {
     const ops: TxnOp[] = [
-      { verb: 'check-not-exists', key: BY_NAME + encodeName(record.name) },
+      { verb: 'check-not-exists', key: LAYOUT.nameKey(record.name) },
       { verb: 'check-not-exists', key: BY_JOB + record.job_id },
-      { verb: 'set', key: BY_ID + record.id, value: JSON.stringify(record) },
-      { verb: 'set', key: BY_NAME + encodeName(record.name), value: record.id },
+      { verb: 'set', key: LAYOUT.idKey(record.id), value: JSON.stringify(record) },
+      { verb: 'set', key: LAYOUT.nameKey(record.name), value: record.id },
       { verb: 'set', key: BY_JOB + record.job_id, value: record.id },
     ];
     const result = await this.state.txn(ops);
@@ -53,32 +53,24 @@ export class DeploymentRecords {
 
   /** Writes an updated record if nobody changed it since `index`; moves the name index on a rename. */
   async update(previous: StoredDeployment, next: DeploymentRecord): Promise<void> {
-    const ops: TxnOp[] = [{ verb: 'cas', key: BY_ID + next.id, value: JSON.stringify(next), index: previous.index }];
-    const renamed = previous.record.name !== next.name;
-    if (renamed) {
-      ops.push(
-        { verb: 'check-not-exists', key: BY_NAME + encodeName(next.name) },
-        { verb: 'delete', key: BY_NAME + encodeName(previous.record.name) },
-        { verb: 'set', key: BY_NAME + encodeName(next.name), value: next.id },
-      );
-    }
-    const result = await this.state.txn(ops);
+    const result = await this.state.txn(LAYOUT.replaceOps({ stored: previous.record, index: previous.index }, next));
     if (result.ok) return;
-    if (renamed && result.errors.some((e) => e.opIndex === 1)) throw nameTaken(next.name);
+    // Op 1 is the new name's check-not-exists, present only on a rename.
+    if (previous.record.name !== next.name && failedOpAt(result, 1)) throw nameTaken(next.name);
     throw appError('GANTRY_ERR_STATE_CONFLICT', `deployment "${next.name}" was changed concurrently; retry the request`);
   }
 
   async remove(record: DeploymentRecord): Promise<void> {
     await this.state.txn([
-      { verb: 'delete', key: BY_ID + record.id },
-      { verb: 'delete', key: BY_NAME + encodeName(record.name) },
+      { verb: 'delete', key: LAYOUT.idKey(record.id) },
+      { verb: 'delete', key: LAYOUT.nameKey(record.name) },
       { verb: 'delete', key: BY_JOB + record.job_id },
     ]);
   }
 
   private async byId(id: string): Promise<StoredDeployment | undefined> {
-    if (!id.startsWith('dep_')) return undefined;
-    const entry = await this.state.get(BY_ID + id);
+    if (!LAYOUT.isId(id)) return undefined;
+    const entry = await this.state.get(LAYOUT.idKey(id));
     return entry && { record: JSON.parse(entry.value) as DeploymentRecord, index: entry.modifyIndex };
   }
 

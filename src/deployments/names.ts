@@ -12,8 +12,3 @@ export const RESERVED_NAMES = new Set(['secrets', 'storage']);
 export function jobIdOf(name: string): string {
   return `gantry-${name.toLowerCase().replaceAll('_', '-')}`;
 }
-
-/** Index keys hold names percent-encoded, so no name can form `..` or `//` in a Consul KV path. */
-export function encodeName(name: string): string {
-  return encodeURIComponent(name).replaceAll('.', '%2E');
-}

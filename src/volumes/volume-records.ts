@@ -1,12 +1,13 @@
 import { appError } from '../shared/errors.js';
-import type { KvEntry, StateStore, TxnOp, TxnResult } from '../state/state-store.js';
+import { failedOpAt, findNamed, RecordLayout, type Found } from '../state/named-records.js';
+import type { KvEntry, StateStore, TxnOp } from '../state/state-store.js';
 import type { VolumeContentSpec, VolumeMountRef, VolumeType } from './volume.js';
 
 /**
  * Volume records in the StateStore. Layout:
  * - `volumes/by-id/<id>`: the record (`StoredVolume`);
- * - `volumes/by-name/<encoded name>`: the id, percent-encoded like the secrets' name index so any string a
- *   caller passes stays one flat key segment;
+ * - `volumes/by-name/<encoded name>`: the id, percent-encoded (`encodeName` in `state/named-records.ts`)
+ *   so any string a caller passes stays one flat key segment;
  * - `volumes/mounts/<volume id>/<encoded deployment id>`: `{"versions":[…]}`, the versions of that volume
  *   the deployment mounts (a list: one deployment may mount two versions at two paths).
  *
@@ -16,13 +17,9 @@ import type { VolumeContentSpec, VolumeMountRef, VolumeType } from './volume.js'
  * between.
  */
 
-const BY_ID = 'volumes/by-id/';
-const BY_NAME = 'volumes/by-name/';
+/** Ids are what `prefixedId('vol')` produces; only strings of that shape are tried as ids. */
+const LAYOUT = new RecordLayout('volumes', /^vol_[0-9a-f]{32}$/);
 const MOUNTS = 'volumes/mounts/';
-/** What `prefixedId('vol')` produces; only strings of this shape are tried as ids. */
-const ID_SHAPE = /^vol_[0-9a-f]{32}$/;
-/** Rounds of read-modify-write before a contended change gives up; each lost round means another won. */
-const MAX_ATTEMPTS = 8;
 
 export interface StoredVersion {
   version: number;
@@ -41,10 +38,7 @@ export interface StoredVolume {
 }
 
 /** A record as read, with the modifyIndex its next write must cas against. */
-export interface FoundVolume {
-  stored: StoredVolume;
-  index: number;
-}
+export type FoundVolume = Found<StoredVolume>;
 
 export interface MountEntry {
   volumeId: string;
@@ -52,35 +46,28 @@ export interface MountEntry {
   versions: number[];
 }
 
-/** Returned by one attempt of a read-modify-write that lost a race and should run again. */
-export const RACE = Symbol('race');
-
 export class VolumeRecords {
   constructor(private readonly state: StateStore) {}
 
   async insert(stored: StoredVolume): Promise<void> {
-    const result = await this.state.txn([
-      { verb: 'cas', key: idKey(stored.id), value: JSON.stringify(stored), index: 0 },
-      ...claimName(stored.name, stored.id),
-    ]);
+    const result = await this.state.txn(LAYOUT.insertOps(stored));
     if (!result.ok) throw failedOpAt(result, 0) ? idCollision() : nameTaken(stored.name);
   }
 
   /** Ids win over names; a name only counts while its record still carries it. */
   async find(idOrName: string): Promise<FoundVolume | undefined> {
-    const byId = ID_SHAPE.test(idOrName) ? await this.read(idOrName) : undefined;
-    return byId ?? (await this.findByName(idOrName));
+    return findNamed<StoredVolume>(this.state, LAYOUT, idOrName);
   }
 
   /** In creation order (ids are time-ordered). */
   async all(): Promise<StoredVolume[]> {
-    const entries = await this.state.list(BY_ID);
+    const entries = await this.state.list(LAYOUT.byId);
     return entries.map((entry) => JSON.parse(entry.value) as StoredVolume);
   }
 
   /** Writes `next` over `found`; false when someone else wrote in between. Throws when a new name is taken. */
   async replace(found: FoundVolume, next: StoredVolume): Promise<boolean> {
-    const result = await this.state.txn(replaceOps(found, next));
+    const result = await this.state.txn(LAYOUT.replaceOps(found, next));
     if (result.ok) return true;
     // The record cas comes first: if it failed, a fresh read decides; otherwise the name was taken.
     if (failedOpAt(result, 0)) return false;
@@ -89,11 +76,7 @@ export class VolumeRecords {
 
   /** Deletes the record and its name; false when it changed (or gained a mount) since it was read. */
   async remove(found: FoundVolume): Promise<boolean> {
-    const result = await this.state.txn([
-      { verb: 'delete-cas', key: idKey(found.stored.id), index: found.index },
-      // Safe without a check: the record cas proves it still holds this name, so the entry is ours.
-      { verb: 'delete', key: nameKey(found.stored.name) },
-    ]);
+    const result = await this.state.txn(LAYOUT.removeOps(found));
     return result.ok;
   }
 
@@ -114,25 +97,12 @@ export class VolumeRecords {
   async replaceMounts(deploymentId: string, current: MountEntry[], wanted: MountEntry[], touched: FoundVolume[]): Promise<boolean> {
     const keep = new Set(wanted.map((mount) => mount.volumeId));
     const ops: TxnOp[] = [
-      ...touched.map(({ stored, index }): TxnOp => ({ verb: 'cas', key: idKey(stored.id), value: JSON.stringify(stored), index })),
+      ...touched.map(({ stored, index }): TxnOp => ({ verb: 'cas', key: LAYOUT.idKey(stored.id), value: JSON.stringify(stored), index })),
       ...current.filter((mount) => !keep.has(mount.volumeId)).map((mount): TxnOp => ({ verb: 'delete', key: mountKey(mount) })),
       ...wanted.map((mount): TxnOp => ({ verb: 'set', key: mountKey(mount), value: JSON.stringify({ versions: mount.versions }) })),
     ];
     if (ops.length === 0) return true;
     return (await this.state.txn(ops)).ok;
-  }
-
-  private async findByName(name: string): Promise<FoundVolume | undefined> {
-    const entry = await this.state.get(nameKey(name));
-    if (!entry) return undefined;
-    const found = await this.read(entry.value);
-    // The two reads are not atomic: a rename in between leaves the record under another name.
-    return found?.stored.name === name ? found : undefined;
-  }
-
-  private async read(id: string): Promise<FoundVolume | undefined> {
-    const entry = await this.state.get(idKey(id));
-    return entry && { stored: JSON.parse(entry.value) as StoredVolume, index: entry.modifyIndex };
   }
 }
 
@@ -147,23 +117,6 @@ export function groupMounts(deploymentId: string, refs: VolumeMountRef[]): Mount
   }));
 }
 
-/** Runs one read-modify-write attempt until it stops reporting a lost race, a bounded number of times. */
-export async function retryOnRace<T>(what: string, attempt: () => Promise<T | typeof RACE>): Promise<T> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const outcome = await attempt();
-    if (outcome !== RACE) return outcome;
-  }
-  throw appError('GANTRY_ERR_STATE_CONFLICT', `${what}: the volume kept changing concurrently; try again`);
-}
-
-function idKey(id: string): string {
-  return BY_ID + id;
-}
-
-function nameKey(name: string): string {
-  return BY_NAME + encodeURIComponent(name).replaceAll('.', '%2E');
-}
-
 function mountKey(mount: Pick<MountEntry, 'volumeId' | 'deploymentId'>): string {
   return `${MOUNTS}${mount.volumeId}/${encodeURIComponent(mount.deploymentId)}`;
 }
@@ -172,24 +125,6 @@ function parseMount(entry: KvEntry): MountEntry {
   const [volumeId = '', deployment = ''] = entry.key.slice(MOUNTS.length).split('/');
   const { versions } = JSON.parse(entry.value) as { versions: number[] };
   return { volumeId, deploymentId: decodeURIComponent(deployment), versions };
-}
-
-function claimName(name: string, id: string): TxnOp[] {
-  return [
-    { verb: 'check-not-exists', key: nameKey(name) },
-    { verb: 'set', key: nameKey(name), value: id },
-  ];
-}
-
-/** The record cas first (so a race is told apart from a taken name), then the rename, if any. */
-function replaceOps(found: FoundVolume, next: StoredVolume): TxnOp[] {
-  const ops: TxnOp[] = [{ verb: 'cas', key: idKey(next.id), value: JSON.stringify(next), index: found.index }];
-  if (next.name === found.stored.name) return ops;
-  return [...ops, ...claimName(next.name, next.id), { verb: 'delete', key: nameKey(found.stored.name) }];
-}
-
-function failedOpAt(result: TxnResult, opIndex: number): boolean {
-  return !result.ok && result.errors.some((e) => e.opIndex === opIndex);
 }
 
 function nameTaken(name: string) {

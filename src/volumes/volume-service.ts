@@ -2,6 +2,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { isoTime, type Clock } from '../shared/clock.js';
 import { appError } from '../shared/errors.js';
 import { prefixedId } from '../shared/ids.js';
+import { RACE, retryOnRace } from '../state/named-records.js';
 import type { StateStore } from '../state/state-store.js';
 import {
   VOLUME_TYPE,
@@ -16,8 +17,6 @@ import {
 } from './volume.js';
 import {
   groupMounts,
-  RACE,
-  retryOnRace,
   VolumeRecords,
   type FoundVolume,
   type MountEntry,
@@ -90,7 +89,7 @@ export class VolumeService {
    * vendor CLI uploads to `<name>/<current_version + 1>` and expects that to become the version).
    */
   async update(idOrName: string, patch: VolumePatch): Promise<Volume> {
-    const stored = await retryOnRace(`updating volume "${idOrName}"`, async () => {
+    const stored = await retryOnRace(`updating volume "${idOrName}"`, 'volume', async () => {
       const found = await this.mustFind(idOrName);
       const next = this.patched(found.stored, patch);
       if (next === found.stored) return next;
@@ -105,7 +104,7 @@ export class VolumeService {
    * delete them either): they are ordinary files, and a new volume may point at them again.
    */
   async delete(idOrName: string): Promise<void> {
-    await retryOnRace(`deleting volume "${idOrName}"`, async () => {
+    await retryOnRace(`deleting volume "${idOrName}"`, 'volume', async () => {
       const found = await this.mustFind(idOrName);
       const mounts = await this.records.mounts(found.stored.id);
       if (mounts.length > 0) throw inUse(found.stored.name, mounts);
@@ -137,7 +136,7 @@ export class VolumeService {
       const message = `a deployment may mount at most ${MAX_VOLUMES_PER_DEPLOYMENT} volumes; got ${wanted.length}`;
       throw appError('GANTRY_ERR_REQUEST_INVALID', message, { param: 'volumes' });
     }
-    await retryOnRace(`recording the volume mounts of deployment "${deploymentId}"`, async () => {
+    await retryOnRace(`recording the volume mounts of deployment "${deploymentId}"`, 'volume', async () => {
       const touched = await Promise.all(wanted.map((mount) => this.mountable(mount)));
       const current = await this.records.mountsOfDeployment(deploymentId);
       return (await this.records.replaceMounts(deploymentId, current, wanted, touched)) ? true : RACE;

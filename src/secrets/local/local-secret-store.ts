@@ -1,7 +1,8 @@
 import { isoTime, type Clock } from '../../shared/clock.js';
 import { appError } from '../../shared/errors.js';
 import { prefixedId } from '../../shared/ids.js';
-import type { StateStore, TxnOp, TxnResult } from '../../state/state-store.js';
+import { failedOpAt, findNamed, RACE, RecordLayout, retryOnRace, type Found } from '../../state/named-records.js';
+import type { StateStore } from '../../state/state-store.js';
 import type { SecretInput, SecretPatch, SecretRecord, SecretStore } from '../secret-store.js';
 import { assertEncryptionKey, seal, unseal, type SealedValue } from './seal.js';
 
@@ -10,33 +11,18 @@ import { assertEncryptionKey, seal, unseal, type SealedValue } from './seal.js';
  *
  * Layout:
  * - `secrets/by-id/<id>`: the public fields plus `sealed` (the encrypted value, AAD = the id);
- * - `secrets/by-name/<encoded name>`: the id. Names may hold `/` and `.`, so they are percent-encoded
- *   (`/` → `%2F`, `.` → `%2E`): the key stays one flat segment, and no `..` or `//` ever reaches a KV
- *   HTTP path (Consul would clean or redirect those).
+ * - `secrets/by-name/<encoded name>`: the id, percent-encoded (`encodeName` in `state/named-records.ts`).
  *
  * Invariant: a record and its name entry are written and removed in the same transaction, and the name
  * entry is guarded by `check-not-exists`, so two secrets can never hold one name.
  */
 
-const BY_ID = 'secrets/by-id/';
-const BY_NAME = 'secrets/by-name/';
-/** What `prefixedId('sec')` produces; only strings of this shape are tried as ids (never as KV paths). */
-const ID_SHAPE = /^sec_[0-9a-f]{32}$/;
-/** Rounds of read-modify-write before a contended update gives up; each lost round means another won. */
-const MAX_ATTEMPTS = 8;
+/** Ids are what `prefixedId('sec')` produces; only strings of that shape are tried as ids. */
+const LAYOUT = new RecordLayout('secrets', /^sec_[0-9a-f]{32}$/);
 
 interface StoredSecret extends SecretRecord {
   sealed: SealedValue;
 }
-
-/** A record as read, with the modifyIndex its next write must cas against. */
-interface Found {
-  stored: StoredSecret;
-  index: number;
-}
-
-/** Returned by one attempt of a read-modify-write that lost a race and should run again. */
-const RACE = Symbol('race');
 
 export class LocalSecretStore implements SecretStore {
   constructor(
@@ -49,21 +35,17 @@ export class LocalSecretStore implements SecretStore {
 
   async create(input: SecretInput, actor: string): Promise<SecretRecord> {
     const stored = this.newRecord(prefixedId('sec'), input, actor);
-    const id = stored.id;
-    const result = await this.state.txn([
-      { verb: 'cas', key: idKey(id), value: JSON.stringify(stored), index: 0 },
-      ...claimName(stored.name, id),
-    ]);
+    const result = await this.state.txn(LAYOUT.insertOps(stored));
     if (!result.ok) throw failedOpAt(result, 0) ? idCollision() : nameTaken(stored.name);
     return toPublic(stored);
   }
 
   async update(idOrName: string, patch: SecretPatch, actor: string): Promise<SecretRecord> {
-    return retryOnRace(`updating secret "${idOrName}"`, async () => {
+    return retryOnRace(`updating secret "${idOrName}"`, 'secret', async () => {
       const found = await this.find(idOrName);
       if (!found) throw notFound(idOrName);
       const next = this.patched(found.stored, patch, actor);
-      const result = await this.state.txn(updateOps(found, next));
+      const result = await this.state.txn(LAYOUT.replaceOps(found, next));
       if (result.ok) return toPublic(next);
       // The record cas comes first: if it failed, someone else wrote in between and a fresh read decides.
       if (failedOpAt(result, 0)) return RACE;
@@ -78,19 +60,15 @@ export class LocalSecretStore implements SecretStore {
 
   /** In creation order (ids are time-ordered). */
   async list(): Promise<SecretRecord[]> {
-    const entries = await this.state.list(BY_ID);
+    const entries = await this.state.list(LAYOUT.byId);
     return entries.map((entry) => toPublic(JSON.parse(entry.value) as StoredSecret));
   }
 
   async delete(idOrName: string): Promise<boolean> {
-    return retryOnRace(`deleting secret "${idOrName}"`, async () => {
+    return retryOnRace(`deleting secret "${idOrName}"`, 'secret', async () => {
       const found = await this.find(idOrName);
       if (!found) return false;
-      const result = await this.state.txn([
-        { verb: 'delete-cas', key: idKey(found.stored.id), index: found.index },
-        // Safe without a check: the record cas proves it still holds this name, so the entry is ours.
-        { verb: 'delete', key: nameKey(found.stored.name) },
-      ]);
+      const result = await this.state.txn(LAYOUT.removeOps(found));
       return result.ok ? true : RACE;
     });
   }
@@ -132,58 +110,9 @@ export class LocalSecretStore implements SecretStore {
   }
 
   /** Ids win over names; a name only counts while its record still carries it. */
-  private async find(idOrName: string): Promise<Found | undefined> {
-    const byId = ID_SHAPE.test(idOrName) ? await this.read(idOrName) : undefined;
-    return byId ?? (await this.findByName(idOrName));
+  private async find(idOrName: string): Promise<Found<StoredSecret> | undefined> {
+    return findNamed<StoredSecret>(this.state, LAYOUT, idOrName);
   }
-
-  private async findByName(name: string): Promise<Found | undefined> {
-    const entry = await this.state.get(nameKey(name));
-    if (!entry) return undefined;
-    const found = await this.read(entry.value);
-    // The two reads are not atomic: a rename in between leaves the record under another name.
-    return found?.stored.name === name ? found : undefined;
-  }
-
-  private async read(id: string): Promise<Found | undefined> {
-    const entry = await this.state.get(idKey(id));
-    return entry && { stored: JSON.parse(entry.value) as StoredSecret, index: entry.modifyIndex };
-  }
-}
-
-function idKey(id: string): string {
-  return BY_ID + id;
-}
-
-function nameKey(name: string): string {
-  return BY_NAME + encodeURIComponent(name).replaceAll('.', '%2E');
-}
-
-function claimName(name: string, id: string): TxnOp[] {
-  return [
-    { verb: 'check-not-exists', key: nameKey(name) },
-    { verb: 'set', key: nameKey(name), value: id },
-  ];
-}
-
-/** The record cas first (so a race is told apart from a taken name), then the rename, if any. */
-function updateOps(found: Found, next: StoredSecret): TxnOp[] {
-  const ops: TxnOp[] = [{ verb: 'cas', key: idKey(next.id), value: JSON.stringify(next), index: found.index }];
-  if (next.name === found.stored.name) return ops;
-  return [...ops, ...claimName(next.name, next.id), { verb: 'delete', key: nameKey(found.stored.name) }];
-}
-
-function failedOpAt(result: TxnResult, opIndex: number): boolean {
-  return !result.ok && result.errors.some((e) => e.opIndex === opIndex);
-}
-
-/** Runs one read-modify-write attempt until it stops reporting a lost race, a bounded number of times. */
-async function retryOnRace<T>(what: string, attempt: () => Promise<T | typeof RACE>): Promise<T> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const outcome = await attempt();
-    if (outcome !== RACE) return outcome;
-  }
-  throw appError('GANTRY_ERR_STATE_CONFLICT', `${what}: the secret kept changing concurrently; try again`);
 }
 
 function publicFields(fields: Pick<SecretRecord, 'id' | 'name' | 'description'>) {
