@@ -14,6 +14,10 @@ import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
+import { JobStore } from './queue/job-store.js';
+import { registerQueueMetrics } from './queue/metrics.js';
+import { JobQueue } from './queue/queue.js';
+import { WriteBatcher } from './queue/write-batcher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -83,6 +87,8 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     clock,
     apiBaseUrl: () => publicUrl.get(),
   });
+  const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
+  registerQueueMetrics(queue, metrics);
   return {
     config,
     logger,
@@ -108,8 +114,40 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     deployments,
     requestStats: new RequestStats(clock),
     publicUrl,
-    lifecycle: isLifecycle(scheduler) ? [scheduler] : [],
+    queue,
+    lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue],
   };
+}
+
+interface QueueDeps {
+  state: StateStore;
+  blobs: DirectoryBlobStore;
+  clock: Clock;
+  logger: Logger;
+  scheduler: Scheduler;
+}
+
+/** The queue over the StateStore (group commit) and BlobStore, told of every replica that ends. */
+function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
+  const queue = new JobQueue({
+    store: new JobStore(deps.state, deps.blobs, new WriteBatcher(deps.state)),
+    clock: deps.clock,
+    logger: deps.logger,
+    settings: {
+      leaseSweepMs: 500,
+      claimCeilingMs: config.claimCeilingHours * 3_600_000,
+      maxOutputBytes: config.maxOutputBytes,
+      retentionMs: config.jobRetentionHours * 3_600_000,
+    },
+    isReplicaAlive: async (deploymentId, replicaId) =>
+      (await deps.scheduler.replicas(deploymentId)).some((r) => r.replicaId === replicaId && r.state !== 'Terminated'),
+  });
+  deps.scheduler.onReplicaExit((exit) => {
+    queue
+      .releaseReplica(exit.deploymentId, exit.replicaId, 'exited')
+      .catch((err: unknown) => deps.logger.error({ err, replicaId: exit.replicaId }, 'releasing the claims of an exited replica failed'));
+  });
+  return queue;
 }
 
 interface SchedulerDeps {

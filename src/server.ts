@@ -18,6 +18,9 @@ import type { VolumeService } from './volumes/volume-service.js';
 import { deploymentRequestRoutes } from './api/v1/deployment-request.js';
 import { deploymentsRoutes } from './api/v1/deployments.js';
 import { volumesRoutes } from './api/v1/volumes.js';
+import { queueRoutes } from './api/v1/queue.js';
+import { workerRoutes } from './api/internal/worker.js';
+import type { JobQueue } from './queue/queue.js';
 import { authPlugin } from './api/plugins/auth.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
@@ -42,6 +45,7 @@ export interface ServerDeps {
   deployments: DeploymentService;
   requestStats: RequestStats;
   publicUrl: PublicUrl;
+  queue: JobQueue;
   /** Started after the server listens (replicas need its URL) and closed after it stops, in order. */
   lifecycle: Lifecycle[];
   /** PEM certificate and key to serve HTTPS with; absent for plain HTTP (and for inject() tests). */
@@ -81,6 +85,8 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
   void app.register(volumesRoutes, { volumes: deps.volumes });
   void app.register(deploymentsRoutes, { deployments: deps.deployments });
+  void app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes });
+  void app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
   void app.register(deploymentRequestRoutes, {
     deployments: deps.deployments,
     scheduler: deps.scheduler,

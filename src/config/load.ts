@@ -116,6 +116,9 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     metricsRequireKey: raw.metrics_require_key,
     maxPayloadBytes: raw.max_payload_bytes,
     maxUploadBytes: raw.max_upload_bytes,
+    maxOutputBytes: raw.max_output_bytes,
+    jobRetentionHours: raw.job_retention_hours,
+    claimCeilingHours: raw.claim_ceiling_hours,
     signedUrlTtlSeconds: raw.signed_url_ttl_seconds,
     projectName: raw.project_name,
     cluster: {

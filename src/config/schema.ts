@@ -58,6 +58,12 @@ export const rawConfigSchema = z
     max_payload_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     /** Largest single file upload in bytes (default: 5 GiB). */
     max_upload_bytes: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
+    /** Largest outputs JSON a worker may report, in bytes (default: 32 MiB). */
+    max_output_bytes: int(1024, 1024 ** 3).default(32 * 1024 * 1024),
+    /** How long finished jobs are kept, in hours (default: 168, 7 days). */
+    job_retention_hours: int(1, 24 * 365).default(168),
+    /** Longest a replica-bound claim lasts without news, in hours (default: 24). */
+    claim_ceiling_hours: int(1, 24 * 30).default(24),
     /** Lifetime of signed storage URLs in seconds (default: 3600). */
     signed_url_ttl_seconds: int(10, 7 * 24 * 3600).default(3600),
     /** Name of the single project this server serves (default: default). */
@@ -101,6 +107,9 @@ export interface ServerConfig {
   readonly metricsRequireKey: boolean;
   readonly maxPayloadBytes: number;
   readonly maxUploadBytes: number;
+  readonly maxOutputBytes: number;
+  readonly jobRetentionHours: number;
+  readonly claimCeilingHours: number;
   readonly signedUrlTtlSeconds: number;
   readonly projectName: string;
   readonly cluster: {

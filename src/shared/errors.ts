@@ -64,6 +64,13 @@ export const ERRORS = {
   GANTRY_ERR_DEPLOYMENT_UNSUPPORTED: def(400, 'invalid_request_error'),
   GANTRY_ERR_DEPLOYMENT_NO_REPLICA: def(503, 'service_unavailable'),
   GANTRY_ERR_DEPLOYMENT_PROXY: def(502, 'server_error'),
+  GANTRY_ERR_JOB_NOT_FOUND: def(404, 'not_found_error'),
+  /** Cancel of a job that is no longer pending; the body carries `{"status": <current>}` (compat.md §8.4). */
+  GANTRY_ERR_JOB_NOT_CANCELABLE: def(409, 'conflict_error'),
+  /** A status update from a worker that no longer holds the job's claim. */
+  GANTRY_ERR_JOB_NOT_HELD: def(409, 'conflict_error'),
+  GANTRY_ERR_JOB_INFO_TOO_LARGE: def(400, 'invalid_request_error'),
+  GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE: def(413, 'request_too_large'),
   GANTRY_ERR_REGISTRY_NOT_CONFIGURED: def(404, 'not_found_error'),
   GANTRY_ERR_STATE_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_INTERNAL: def(500, 'server_error'),

@@ -57,77 +57,46 @@ const source = z.object({
   config: z.string().min(1).nullish(),
 });
 
-const fields = {
+const image = z.string().min(1);
+const gpuType = z.string().min(1);
+
+/** Every field besides name, image and gpu_type: optional in both create and update. */
+const optionalFields = {
   description: z.string().max(1000).nullish(),
-  image: z.string().min(1),
-  gpu_type: z.string().min(1),
-  gpu_count: z.number().int().min(0).max(64),
-  cpu: z.number().min(0.1, { error: 'must be at least 0.1' }).max(512),
-  memory: z.number().positive().max(1000, { error: 'must be at most 1000 (GiB)' }),
-  storage: z.number().min(0).max(400, { error: 'must be at most 400 (GiB)' }),
-  min_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000),
-  max_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000),
-  port: z.number().int().min(1).max(65535),
-  health_check_path: z.string().refine((p) => p === '' || p.startsWith('/'), { error: 'must start with "/" (or be "" to disable)' }),
-  termination_grace_period_seconds: z.number().int().min(0).max(86_400),
-  command: z.array(z.string()),
-  args: z.array(z.string()),
-  environment_variables: z.array(environmentVariable),
-  volumes: z.array(volumeMount),
+  gpu_count: z.number().int().min(0).max(64).nullish(),
+  cpu: z.number().min(0.1, { error: 'must be at least 0.1' }).max(512).nullish(),
+  memory: z.number().positive().max(1000, { error: 'must be at most 1000 (GiB)' }).nullish(),
+  storage: z.number().min(0).max(400, { error: 'must be at most 400 (GiB)' }).nullish(),
+  min_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000).nullish(),
+  max_replicas: z.number().int().min(0, { error: 'must not be negative' }).max(1000).nullish(),
+  port: z.number().int().min(1).max(65535).nullish(),
+  health_check_path: z
+    .string()
+    .refine((p) => p === '' || p.startsWith('/'), { error: 'must start with "/" (or be "" to disable)' })
+    .nullish(),
+  termination_grace_period_seconds: z.number().int().min(0).max(86_400).nullish(),
+  command: z.array(z.string()).nullish(),
+  args: z.array(z.string()).nullish(),
+  environment_variables: z.array(environmentVariable).nullish(),
+  volumes: z.array(volumeMount).nullish(),
   autoscaling,
   /** Gantry extension: a project directory on the server's own machine, for the embedded default. */
-  x_gantry_source: source,
+  x_gantry_source: source.nullish(),
 };
 
-const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
-
 export const CreateDeploymentBody = z
-  .object({
-    name,
-    image: fields.image,
-    gpu_type: fields.gpu_type,
-    description: fields.description,
-    gpu_count: optional(fields.gpu_count),
-    cpu: optional(fields.cpu),
-    memory: optional(fields.memory),
-    storage: optional(fields.storage),
-    min_replicas: optional(fields.min_replicas),
-    max_replicas: optional(fields.max_replicas),
-    port: optional(fields.port),
-    health_check_path: optional(fields.health_check_path),
-    termination_grace_period_seconds: optional(fields.termination_grace_period_seconds),
-    command: optional(fields.command),
-    args: optional(fields.args),
-    environment_variables: optional(fields.environment_variables),
-    volumes: optional(fields.volumes),
-    autoscaling: fields.autoscaling,
-    x_gantry_source: optional(fields.x_gantry_source),
-  })
+  .object({ name, image, gpu_type: gpuType, ...optionalFields })
   .refine((b) => b.max_replicas == null || b.max_replicas >= (b.min_replicas ?? 1), {
     error: 'must be at least min_replicas',
     path: ['max_replicas'],
   });
 
+/** A PATCH: every field optional, name, image and gpu_type included. */
 export const UpdateDeploymentBody = z.object({
-  name: optional(name),
-  image: optional(fields.image),
-  gpu_type: optional(fields.gpu_type),
-  description: fields.description,
-  gpu_count: optional(fields.gpu_count),
-  cpu: optional(fields.cpu),
-  memory: optional(fields.memory),
-  storage: optional(fields.storage),
-  min_replicas: optional(fields.min_replicas),
-  max_replicas: optional(fields.max_replicas),
-  port: optional(fields.port),
-  health_check_path: optional(fields.health_check_path),
-  termination_grace_period_seconds: optional(fields.termination_grace_period_seconds),
-  command: optional(fields.command),
-  args: optional(fields.args),
-  environment_variables: optional(fields.environment_variables),
-  volumes: optional(fields.volumes),
-  autoscaling: fields.autoscaling,
-  x_gantry_source: optional(fields.x_gantry_source),
+  name: name.nullish(),
+  image: image.nullish(),
+  gpu_type: gpuType.nullish(),
+  ...optionalFields,
 });
 
 export type CreateDeploymentInput = z.output<typeof CreateDeploymentBody>;
