@@ -6,7 +6,7 @@ import { systemClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { LocalScheduler, type LocalSchedulerOptions } from '../../src/scheduler/local/local-scheduler.js';
 import { readProcStat } from '../../src/scheduler/local/proc.js';
-import type { JobSpec, WorkerTokens } from '../../src/scheduler/scheduler.js';
+import type { JobSpec, ReplicaStatus, Scheduler, WorkerTokens } from '../../src/scheduler/scheduler.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 /** Test support for the Scheduler contract and the LocalScheduler unit tests. */
@@ -152,6 +152,36 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/** Polls a deployment's replicas until `until` is truthy for them, and returns them; fails with `what` after `timeoutMs`. */
+export function waitForReplicas(
+  scheduler: Pick<Scheduler, 'replicas'>,
+  deploymentId: string,
+  what: string,
+  until: (replicas: ReplicaStatus[]) => unknown,
+  timeoutMs?: number,
+): Promise<ReplicaStatus[]> {
+  const probe = async () => {
+    const replicas = await scheduler.replicas(deploymentId);
+    return until(replicas) ? replicas : undefined;
+  };
+  return waitFor(what, probe, timeoutMs);
+}
+
+/** Waits until exactly `count` replicas of the deployment are ready, and returns all of its replicas. */
+export function waitForReady(scheduler: Pick<Scheduler, 'replicas'>, deploymentId: string, count = 1): Promise<ReplicaStatus[]> {
+  return waitForReplicas(scheduler, deploymentId, `${count} ready`, (replicas) => replicas.filter((r) => r.readySince).length === count);
+}
+
+/** Waits until the deployment's first replica reports `reason` (CrashLoopBackOff, Unschedulable, …); returns all. */
+export function waitForReason(
+  scheduler: Pick<Scheduler, 'replicas'>,
+  deploymentId: string,
+  reason: string,
+  timeoutMs?: number,
+): Promise<ReplicaStatus[]> {
+  return waitForReplicas(scheduler, deploymentId, reason, (replicas) => replicas[0]?.reason === reason, timeoutMs);
 }
 
 /** GET http://127.0.0.1:<port><path> as JSON. */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobSpec, LogLine, ReplicaExit, ReplicaStatus, Scheduler } from '../../src/scheduler/scheduler.js';
-import { waitFor } from './scheduler-support.js';
+import { waitFor, waitForReplicas } from './scheduler-support.js';
 
 /** What the contract needs from an implementation besides the Scheduler itself. */
 export interface SchedulerHarness {
@@ -33,10 +33,9 @@ export function describeSchedulerContract(name: string, makeHarness: () => Promi
 
     /** Waits until the deployment has exactly `count` replicas, all Running and ready (of `revisionId` if given). */
     function readyReplicas(deploymentId: string, count: number, revisionId?: string): Promise<ReplicaStatus[]> {
-      return waitFor(`${count} ready replicas`, async () => {
-        const replicas = await h.scheduler.replicas(deploymentId);
+      return waitForReplicas(h.scheduler, deploymentId, `${count} ready replicas`, (replicas) => {
         const ready = replicas.filter((r) => r.state === 'Running' && r.readySince && (!revisionId || r.revisionId === revisionId));
-        return replicas.length === count && ready.length === count ? replicas : undefined;
+        return replicas.length === count && ready.length === count;
       });
     }
 

@@ -9,6 +9,7 @@ import {
   isAlive,
   replicaPid,
   waitFor,
+  waitForReady,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 import { exited, spawnTs } from '../../../helpers/spawn-ts.js';
@@ -67,10 +68,7 @@ describe('LocalScheduler re-adoption', () => {
     process.kill(-deadPid!, 'SIGKILL');
     await waitFor('the replica to die', () => !isAlive(deadPid!));
     await scheduler.start();
-    const replicas = await waitFor('2 ready replicas', async () => {
-      const all = await scheduler.replicas(spec.deploymentId);
-      return all.filter((r) => r.readySince).length === 2 ? all : undefined;
-    });
+    const replicas = await waitForReady(scheduler, spec.deploymentId, 2);
     expect(replicas.map((r) => r.replicaId)).toEqual(ids);
     const [stillLive, restarted] = pidsOf(dataDir, ids);
     expect(stillLive).toBe(livePid);
@@ -81,20 +79,14 @@ describe('LocalScheduler re-adoption', () => {
     const first = createTestScheduler();
     const spec = workerSpec({ replicas: 1 });
     await first.scheduler.apply(spec);
-    const [before] = await waitFor('ready', async () => {
-      const all = await first.scheduler.replicas(spec.deploymentId);
-      return all[0]?.readySince ? all : undefined;
-    });
+    const [before] = await waitForReady(first.scheduler, spec.deploymentId);
     const pid = replicaPid(first.dataDir, before!.replicaId)!;
     await first.scheduler.close();
     expect(isAlive(pid)).toBe(false);
 
     const second = createTestScheduler({ dataDir: first.dataDir });
     await second.scheduler.start();
-    const [after] = await waitFor('ready again', async () => {
-      const all = await second.scheduler.replicas(spec.deploymentId);
-      return all[0]?.readySince ? all : undefined;
-    });
+    const [after] = await waitForReady(second.scheduler, spec.deploymentId);
     expect(after!.replicaId).toBe(before!.replicaId);
     expect(replicaPid(first.dataDir, after!.replicaId)).not.toBe(pid);
   });

@@ -5,7 +5,9 @@ import {
   createTestScheduler,
   getJson,
   HTTP_WORKER,
-  waitFor,
+  waitForReady,
+  waitForReason,
+  waitForReplicas,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -32,16 +34,10 @@ describe('LocalScheduler apply', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec({ env: { HEALTH_DELAY_MS: '800' } });
     await scheduler.apply(spec);
-    const [starting] = await waitFor('an address', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.address ? replicas : undefined;
-    });
+    const [starting] = await waitForReplicas(scheduler, spec.deploymentId, 'an address', (replicas) => replicas[0]?.address);
     expect(starting).toMatchObject({ state: 'Running', readySince: undefined, restarts: 0 });
     expect(Date.parse(starting!.startedAt!)).not.toBeNaN();
-    const [ready] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [ready] = await waitForReady(scheduler, spec.deploymentId);
     expect(Date.parse(ready!.readySince!) - Date.parse(ready!.startedAt!)).toBeGreaterThanOrEqual(700);
   });
 
@@ -49,10 +45,7 @@ describe('LocalScheduler apply', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec();
     await scheduler.apply(spec);
-    const [ready] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [ready] = await waitForReady(scheduler, spec.deploymentId);
     const blocking = getJson(ready!.address!.port, '/block?ms=1500'); // checks time out after 250 ms
     const during: ReplicaStatus[] = [];
     for (let i = 0; i < 5; i++) {
@@ -67,10 +60,7 @@ describe('LocalScheduler apply', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec({ healthCheckPath: undefined });
     await scheduler.apply(spec);
-    const [ready] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [ready] = await waitForReady(scheduler, spec.deploymentId);
     expect(Date.parse(ready!.readySince!) - Date.parse(ready!.startedAt!)).toBeGreaterThanOrEqual(1000);
   });
 
@@ -78,20 +68,16 @@ describe('LocalScheduler apply', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec();
     await scheduler.apply(spec);
-    await waitFor('ready', async () => (await scheduler.replicas(spec.deploymentId))[0]?.readySince);
+    await waitForReady(scheduler, spec.deploymentId);
     await scheduler.apply({ ...spec, revisionId: 'rev-00000002', env: { HEALTH_DELAY_MS: '1500' } });
-    const both = await waitFor('both revisions', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas.length === 2 && replicas[1]?.address ? replicas : undefined;
-    });
+    const both = await waitForReplicas(scheduler, spec.deploymentId, 'both revisions', (replicas) =>
+      replicas.length === 2 && replicas[1]?.address,
+    );
     expect(both.map((r) => [r.revisionId, r.readySince !== undefined])).toEqual([
       ['rev-00000001', true],
       ['rev-00000002', false],
     ]);
-    const [only] = await waitFor('the old one gone', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas.length === 1 ? replicas : undefined;
-    });
+    const [only] = await waitForReplicas(scheduler, spec.deploymentId, 'the old one gone', (replicas) => replicas.length === 1);
     expect(only).toMatchObject({ revisionId: 'rev-00000002' });
     expect(only!.readySince).toBeDefined();
   });
@@ -100,12 +86,11 @@ describe('LocalScheduler apply', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec();
     await scheduler.apply(spec);
-    await waitFor('ready', async () => (await scheduler.replicas(spec.deploymentId))[0]?.readySince);
+    await waitForReady(scheduler, spec.deploymentId);
     await scheduler.apply({ ...spec, revisionId: 'rev-00000002', source: crasherSource });
-    const [only] = await waitFor('only the new revision', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas.length === 1 && replicas[0]!.revisionId === 'rev-00000002' ? replicas : undefined;
-    });
+    const [only] = await waitForReplicas(scheduler, spec.deploymentId, 'only the new revision', (replicas) =>
+      replicas.length === 1 && replicas[0]!.revisionId === 'rev-00000002',
+    );
     expect(only!.reason).toBe('CrashLoopBackOff');
   });
 
@@ -114,10 +99,7 @@ describe('LocalScheduler apply', () => {
     const source = { ...crasherSource, cmd: ['gantry-no-such-command-xyz'] };
     const spec = workerSpec({ source });
     await scheduler.apply(spec);
-    const [replica] = await waitFor('CreateContainerError', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.reason === 'CreateContainerError' ? replicas : undefined;
-    });
+    const [replica] = await waitForReason(scheduler, spec.deploymentId, 'CreateContainerError');
     expect(replica).toMatchObject({ state: 'Waiting', address: undefined });
     expect(replica!.message).toMatch(/cannot run gantry-no-such-command-xyz: .*ENOENT/);
     const logs = [];

@@ -6,6 +6,7 @@ import {
   createTestScheduler,
   getJson,
   waitFor,
+  waitForReady,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -17,10 +18,7 @@ describe('LocalScheduler replica environment', () => {
     const { scheduler, tokens } = createTestScheduler({ baseEnv: server, caFile: '/etc/gantry/ca.pem' });
     const spec = workerSpec({ env: { MODEL: 'tiny', TOGETHER_API_BASE_URL: 'https://gantry.test:8443' }, secretEnv: { HF_TOKEN: 'hf_test' } });
     await scheduler.apply(spec);
-    const [replica] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [replica] = await waitForReady(scheduler, spec.deploymentId);
     const env = await getJson<Record<string, string>>(replica!.address!.port, '/env');
     expect(env).not.toHaveProperty('GANTRY_ADMIN_KEY');
     expect(env).not.toHaveProperty('AWS_SECRET_ACCESS_KEY');
@@ -43,7 +41,7 @@ describe('LocalScheduler replica environment', () => {
     const { scheduler, tokens } = createTestScheduler();
     const spec = workerSpec({ replicas: 2 });
     await scheduler.apply(spec);
-    await waitFor('2 ready', async () => (await scheduler.replicas(spec.deploymentId)).filter((r) => r.readySince).length === 2);
+    await waitForReady(scheduler, spec.deploymentId, 2);
     await scheduler.scale(spec.deploymentId, 1);
     const gone = tokens.issued[1]!.replicaId;
     await waitFor('a revoked token', () => tokens.revoked.some((r) => r.replicaId === gone));

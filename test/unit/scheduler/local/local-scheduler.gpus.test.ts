@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../../../src/scheduler/local/gpus.js';
 import type { ReplicaStatus } from '../../../../src/scheduler/scheduler.js';
-import { cleanupTestSchedulers, createTestScheduler, getJson, waitFor, workerSpec } from '../../../contracts/scheduler-support.js';
+import {
+  cleanupTestSchedulers,
+  createTestScheduler,
+  getJson,
+  waitForReady,
+  waitForReason,
+  workerSpec,
+} from '../../../contracts/scheduler-support.js';
 
 const TWO_GPUS: Gpu[] = [
   { index: 0, name: 'NVIDIA H100 80GB HBM3', memoryMiB: 81559 },
@@ -20,25 +27,16 @@ describe('LocalScheduler GPUs', () => {
     const a = workerSpec({ replicas: 2, gpuType: 'h100-80gb', gpuCount: 1 });
     const b = workerSpec({ replicas: 1, gpuType: 'h100-80gb', gpuCount: 1 });
     await scheduler.apply(a);
-    const running = await waitFor('2 ready', async () => {
-      const replicas = await scheduler.replicas(a.deploymentId);
-      return replicas.filter((r) => r.readySince).length === 2 ? replicas : undefined;
-    });
+    const running = await waitForReady(scheduler, a.deploymentId, 2);
     expect((await Promise.all(running.map(cudaDevices))).sort()).toEqual(['0', '1']);
 
     await scheduler.apply(b);
-    const [waiting] = await waitFor('Unschedulable', async () => {
-      const replicas = await scheduler.replicas(b.deploymentId);
-      return replicas[0]?.reason === 'Unschedulable' ? replicas : undefined;
-    });
+    const [waiting] = await waitForReason(scheduler, b.deploymentId, 'Unschedulable');
     expect(waiting).toMatchObject({ state: 'Waiting', address: undefined });
     expect(waiting!.message).toContain('needs 1 GPU (h100-80gb); 0 of 2 GPUs');
 
     await scheduler.scale(a.deploymentId, 1);
-    const [started] = await waitFor('b ready', async () => {
-      const replicas = await scheduler.replicas(b.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [started] = await waitForReady(scheduler, b.deploymentId);
     const [kept] = await scheduler.replicas(a.deploymentId);
     expect(await cudaDevices(started!)).not.toBe(await cudaDevices(kept!));
   });
@@ -47,10 +45,7 @@ describe('LocalScheduler GPUs', () => {
     const { scheduler } = createTestScheduler({ gpuProbe: async () => TWO_GPUS });
     const spec = workerSpec();
     await scheduler.apply(spec);
-    const [replica] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [replica] = await waitForReady(scheduler, spec.deploymentId);
     expect(await cudaDevices(replica!)).toBe('');
   });
 });

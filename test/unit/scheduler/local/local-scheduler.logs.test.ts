@@ -7,6 +7,7 @@ import {
   createTestScheduler,
   getJson,
   waitFor,
+  waitForReady,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -23,10 +24,7 @@ describe('LocalScheduler logs', () => {
     const { scheduler } = createTestScheduler();
     const spec = workerSpec({ replicas: 2 });
     await scheduler.apply(spec);
-    const replicas = await waitFor('2 ready', async () => {
-      const all = await scheduler.replicas(spec.deploymentId);
-      return all.filter((r) => r.readySince).length === 2 ? all : undefined;
-    });
+    const replicas = await waitForReady(scheduler, spec.deploymentId, 2);
     for (const r of replicas) await getJson(r.address!.port, `/echo?line=${encodeURIComponent(`hello from ${r.replicaId}`)}`);
     const all = await collect(scheduler.logs(spec.deploymentId, {}));
     for (const r of replicas) expect(all).toContainEqual({ replicaId: r.replicaId, line: `hello from ${r.replicaId}` });
@@ -38,10 +36,7 @@ describe('LocalScheduler logs', () => {
     const { scheduler, dataDir } = createTestScheduler({ logCapBytes: 4096 });
     const spec = workerSpec();
     await scheduler.apply(spec);
-    const [replica] = await waitFor('ready', async () => {
-      const all = await scheduler.replicas(spec.deploymentId);
-      return all[0]?.readySince ? all : undefined;
-    });
+    const [replica] = await waitForReady(scheduler, spec.deploymentId);
     const log = path.join(dataDir, 'replicas', replica!.replicaId, 'output.log');
     const port = replica!.address!.port;
     for (let i = 0; i < 120; i++) await getJson(port, `/echo?line=${'x'.repeat(60)}-${i}`);

@@ -6,6 +6,8 @@ import {
   HTTP_WORKER,
   replicaPid,
   waitFor,
+  waitForReady,
+  waitForReason,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -19,10 +21,7 @@ describe('LocalScheduler restarts', () => {
     const { scheduler } = createTestScheduler();
     const spec = crasher();
     await scheduler.apply(spec);
-    const [replica] = await waitFor('CrashLoopBackOff', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.reason === 'CrashLoopBackOff' ? replicas : undefined;
-    });
+    const [replica] = await waitForReason(scheduler, spec.deploymentId, 'CrashLoopBackOff');
     expect(replica).toMatchObject({ state: 'Waiting', reason: 'CrashLoopBackOff', readySince: undefined });
     expect(replica!.message).toMatch(/exited [3-9] times within 10 minutes/);
     expect(replica!.message).toContain('fatal: model file missing');
@@ -70,7 +69,7 @@ describe('LocalScheduler restarts', () => {
     const exits: ReplicaExit[] = [];
     scheduler.onReplicaExit((exit) => exits.push(exit));
     await scheduler.apply(spec);
-    await waitFor('2 ready', async () => (await scheduler.replicas(spec.deploymentId)).filter((r) => r.readySince).length === 2);
+    await waitForReady(scheduler, spec.deploymentId, 2);
     await scheduler.scale(spec.deploymentId, 1);
     await waitFor('1 replica', async () => (await scheduler.replicas(spec.deploymentId)).length === 1);
     await new Promise((r) => setTimeout(r, 500)); // longer than the 100 ms restart delay

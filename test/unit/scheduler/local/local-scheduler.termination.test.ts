@@ -7,6 +7,7 @@ import {
   isAlive,
   replicaPid,
   waitFor,
+  waitForReady,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -17,10 +18,7 @@ describe('LocalScheduler termination', () => {
     const { scheduler, dataDir } = createTestScheduler();
     const spec = workerSpec({ env, terminationGracePeriodSeconds: 1 });
     await scheduler.apply(spec);
-    const [replica] = await waitFor('ready', async () => {
-      const replicas = await scheduler.replicas(spec.deploymentId);
-      return replicas[0]?.readySince ? replicas : undefined;
-    });
+    const [replica] = await waitForReady(scheduler, spec.deploymentId);
     const pid = await waitFor('a pid', () => replicaPid(dataDir, replica!.replicaId));
     return { scheduler, spec, pid, log: path.join(dataDir, 'replicas', replica!.replicaId, 'output.log') };
   }

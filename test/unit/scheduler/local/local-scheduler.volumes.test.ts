@@ -9,7 +9,7 @@ import {
   cleanupTestSchedulers,
   createTestScheduler,
   getJson,
-  waitFor,
+  waitForReady,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -43,10 +43,7 @@ describe('LocalScheduler volumes', () => {
       const { scheduler } = createTestScheduler();
       const spec = workerSpec({ volumes });
       await scheduler.apply(spec);
-      const [replica] = await waitFor('ready', async () => {
-        const replicas = await scheduler.replicas(spec.deploymentId);
-        return replicas[0]?.readySince ? replicas : undefined;
-      });
+      const [replica] = await waitForReady(scheduler, spec.deploymentId);
       const port = replica!.address!.port;
       expect(await getJson(port, `/read?path=${mountPath}/curry.txt`)).toEqual({ content: 'cumin, coriander, turmeric\n' });
       expect(await getJson(port, `/read?path=${mountPath}/spices/salt.txt`)).toEqual({ content: 'salt\n' });

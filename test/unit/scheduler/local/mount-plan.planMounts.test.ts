@@ -25,6 +25,8 @@ function ops(args: string[]): string[] {
 
 const BASE = ['--proc /proc', '--dev-bind /dev /dev'];
 const WHOLE_TOP = ['--bind /.dockerenv /.dockerenv', '--bind /etc /etc', '--symlink usr/lib /lib'];
+/** `/opt` rebuilt child by child, so a mount point can be made inside it. */
+const OPT_BY_CHILD = ['--dir /opt', '--bind /opt/README /opt/README', '--bind /opt/tools /opt/tools'];
 
 describe('planMounts', () => {
   it.each([
@@ -39,9 +41,7 @@ describe('planMounts', () => {
       expected: [
         ...BASE,
         ...WHOLE_TOP,
-        '--dir /opt',
-        '--bind /opt/README /opt/README',
-        '--bind /opt/tools /opt/tools',
+        ...OPT_BY_CHILD,
         '--bind /tmp /tmp',
         '--bind /usr /usr',
         '--ro-bind /data/v/0 /opt/pantry',
@@ -88,9 +88,7 @@ describe('planMounts', () => {
       expected: [
         ...BASE,
         ...WHOLE_TOP,
-        '--dir /opt',
-        '--bind /opt/README /opt/README',
-        '--bind /opt/tools /opt/tools',
+        ...OPT_BY_CHILD,
         '--bind /tmp /tmp',
         '--bind /usr /usr',
         '--ro-bind /data/a/0 /opt/a',

@@ -10,6 +10,7 @@ import {
   getJson,
   PYTHON_WORKER,
   waitFor,
+  waitForReason,
   workerSpec,
 } from '../../../contracts/scheduler-support.js';
 
@@ -75,14 +76,7 @@ describe('LocalScheduler Python projects', () => {
     const { scheduler, tokens } = createTestScheduler({ extraPythonPackages: [missing] });
     const spec = pythonSpec();
     await scheduler.apply(spec);
-    const [replica] = await waitFor(
-      'a pip failure',
-      async () => {
-        const replicas = await scheduler.replicas(spec.deploymentId);
-        return replicas[0]?.reason === 'CreateContainerError' ? replicas : undefined;
-      },
-      60_000,
-    );
+    const [replica] = await waitForReason(scheduler, spec.deploymentId, 'CreateContainerError', 60_000);
     expect(replica).toMatchObject({ state: 'Waiting', address: undefined });
     expect(replica!.message).toMatch(/pip install failed/);
     expect(replica!.message).toContain('gantry_missing-1.0-py3-none-any.whl');
