@@ -47,7 +47,7 @@ describe('JobQueue', () => {
       signal: new AbortController().signal,
       ...extra,
     });
-  const done = (requestId: string, claimant = replica('r0'), outputs = { ok: true }) =>
+  const done = (requestId: string, claimant = replica('r0'), outputs: Record<string, unknown> = { ok: true }) =>
     env.queue.update({ deploymentId: DEP, requestId, claimant, status: 'done', payload: outputs, info: undefined });
 
   it('hands jobs out by priority, then submission order', async () => {
