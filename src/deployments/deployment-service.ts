@@ -203,17 +203,28 @@ export class DeploymentService {
         throw appError('GANTRY_ERR_REQUEST_INVALID', `volumes.${i}.mount_path: "${m.mount_path}" is mounted twice`, { param: `volumes.${i}.mount_path` });
       }
       paths.add(m.mount_path);
-      const keep = m.version ?? mounted.find((v) => v.name === m.name)?.version;
-      const found = await this.deps.volumes.resolveMount(m.name, keep).catch((err: unknown) => {
+      const found = await this.resolveMount(m, mounted).catch((err: unknown) => {
         throw appError('GANTRY_ERR_REQUEST_INVALID', `volumes.${i}.name: ${(err as Error).message}`, { param: `volumes.${i}.name`, cause: err });
       });
       out.push({
         volumeId: found.volumeId,
-        mount: { name: m.name, mount_path: m.mount_path, version: found.version },
+        mount: { name: m.name, mount_path: m.mount_path, version: found.version, volume_id: found.volumeId },
         spec: { name: found.name, mountPath: m.mount_path, version: found.version, hostPath: found.hostPath },
       });
     }
     return out;
+  }
+
+  /**
+   * A mount resolved by its volume id when it has one (kept mounts survive a volume rename), else by name.
+   * Without a sent version it keeps the version already mounted from the same volume, else the current one.
+   */
+  private async resolveMount(m: OpenSpec['volumes'][number] & { volume_id?: string }, mounted: VolumeMount[]) {
+    const ref = m.volume_id ?? m.name;
+    if (m.version !== undefined) return this.deps.volumes.resolveMount(ref, m.version);
+    const current = await this.deps.volumes.resolveMount(ref, undefined);
+    const kept = mounted.find((v) => v.volume_id === current.volumeId)?.version;
+    return kept === undefined || kept === current.version ? current : this.deps.volumes.resolveMount(current.volumeId, kept);
   }
 
   /** Identifies the versions of the secrets a spec uses (not their values), so a changed secret rolls replicas. */

@@ -19,6 +19,8 @@ export interface VolumeMount {
   mount_path: string;
   /** Pinned version (compat.md §8.13): literal when sent, else the volume's current version at deploy. */
   version: number;
+  /** The volume's id, fixed when the mount was resolved, so a renamed volume stays mounted. */
+  volume_id?: string;
 }
 
 export type Autoscaling =

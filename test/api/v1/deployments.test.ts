@@ -165,6 +165,22 @@ describe('Deployments API', () => {
     expect((await call('GET', '/v1/deployments/nope/logs')).statusCode).toBe(404);
   });
 
+  it('pins volume versions, keeps them on update, and survives a volume rename', async () => {
+    await call('POST', '/v1/deployments/storage/volumes', { name: 'data', type: 'readOnly', content: { type: 'files', source_prefix: 'data/0' } });
+    const created = (await create({ volumes: [{ name: 'data', mount_path: '/data' }] })).json();
+    expect(created.volumes[0]).toMatchObject({ name: 'data', mount_path: '/data', version: 0 });
+    await call('PATCH', '/v1/deployments/storage/volumes/data', { content: { type: 'files', source_prefix: 'data/1' } });
+    await call('PATCH', '/v1/deployments/storage/volumes/data', { name: 'data2' });
+    const kept = await call('PATCH', '/v1/deployments/hello', { cpu: 2 });
+    expect(kept.statusCode).toBe(200);
+    expect(kept.json().volumes[0]).toMatchObject({ version: 0 });
+    const resent = (await call('PATCH', '/v1/deployments/hello', { volumes: [{ name: 'data2', mount_path: '/data' }] })).json();
+    expect(resent.volumes[0]).toMatchObject({ name: 'data2', version: 0 });
+    const bumped = (await call('PATCH', '/v1/deployments/hello', { volumes: [{ name: 'data2', mount_path: '/data', version: 1 }] })).json();
+    expect(bumped.volumes[0].version).toBe(1);
+    expect(scheduler.applyCalls.at(-1)!.volumes[0]).toMatchObject({ mountPath: '/data', version: 1 });
+  });
+
   it.each([
     ['an unknown gpu_type', { gpu_type: 'a100-80gb' }, 'gpu_type', /h100-80gb/],
     ['a GPU count with gpu_type none', { gpu_count: 1 }, 'gpu_count', /none/],
