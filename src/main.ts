@@ -23,10 +23,12 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
     for (const part of [...deps.lifecycle].reverse()) await part.close?.();
     await deps.state.close();
   });
+  // The queue is rebuilt and replicas re-adopted before the first request: a submit served before the
+  // rebuild would take a place ahead of every job already waiting.
+  for (const part of deps.lifecycle) await part.start?.();
   await app.listen({ host: config.host, port: config.port });
   const url = listenUrl(config, tls, (app.server.address() as AddressInfo).port);
   deps.publicUrl.listening(url);
-  for (const part of deps.lifecycle) await part.start?.();
   process.stdout.write(banner(url, config, admin, tls));
 }
 

@@ -67,12 +67,15 @@ export class JobQueue {
   private readonly queues = new Map<string, DeploymentQueue>();
   private seq = 0;
   private timers: NodeJS.Timeout[] = [];
+  /** False until `start()` has rebuilt the queues: serving earlier would hand out wrong places. */
+  private ready = false;
 
   constructor(private readonly deps: JobQueueDeps) {}
 
   // ---- client API (compat.md §4) ----
 
   async submit(input: SubmitInput): Promise<JobRecord> {
+    this.assertReady();
     const now = this.deps.clock.now();
     const record: JobRecord = {
       request_id: newId(),
@@ -127,6 +130,7 @@ export class JobQueue {
 
   /** Pending → canceled (compat.md §8.4); otherwise the current status, for a 409. */
   async cancel(deploymentId: string, requestId: string): Promise<{ canceled: true } | { canceled: false; status: string }> {
+    this.assertReady();
     const q = this.queueOf(deploymentId);
     if (!q.pending.remove(requestId)) {
       const status = q.state(requestId) ?? (await this.deps.store.load(deploymentId, requestId))?.status;
@@ -139,6 +143,7 @@ export class JobQueue {
 
   /** Cancels every pending job (compat.md §8.5). */
   async clear(deploymentId: string): Promise<number> {
+    this.assertReady();
     const q = this.queueOf(deploymentId);
     const ids = q.pending.ids();
     for (const id of ids) q.pending.remove(id);
@@ -156,6 +161,7 @@ export class JobQueue {
 
   /** The next job for a worker, waiting up to `waitMs`; undefined when none came. */
   async retrieve(input: RetrieveInput): Promise<{ record: JobRecord; payload: JsonObject } | undefined> {
+    this.assertReady();
     const q = this.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
     const next = q.pending.pop();
@@ -170,6 +176,7 @@ export class JobQueue {
   }
 
   async update(input: StatusUpdate): Promise<'applied' | 'repeated'> {
+    this.assertReady();
     const q = this.queueOf(input.deploymentId);
     const record = q.running.get(input.requestId);
     if (!record) return this.updateOfNotRunning(input);
@@ -209,6 +216,7 @@ export class JobQueue {
     for (const record of stale) await this.releaseIfReplicaGone(record);
     const every = (ms: number, fn: () => Promise<unknown>) =>
       this.timers.push(setInterval(() => void fn().catch((err) => this.deps.logger.error({ err }, 'queue sweep failed')), ms).unref());
+    this.ready = true;
     every(this.deps.settings.leaseSweepMs, () => this.expireLeases());
     every(Math.min(3_600_000, this.deps.settings.retentionMs), () => this.sweepRetention());
   }
@@ -245,6 +253,10 @@ export class JobQueue {
   }
 
   // ---- internals ----
+
+  private assertReady(): void {
+    if (!this.ready) throw appError('GANTRY_ERR_UNAVAILABLE', 'the queue is being rebuilt from the state store; retry shortly');
+  }
 
   private queueOf(deploymentId: string): DeploymentQueue {
     let q = this.queues.get(deploymentId);

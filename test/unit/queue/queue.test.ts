@@ -215,6 +215,16 @@ describe('JobQueue', () => {
     await next.queue.close();
   });
 
+  it('refuses work until start() has rebuilt it', async () => {
+    const fresh = build(env.store, env.clock);
+    await expect(fresh.queue.submit({ deploymentId: DEP, model: 'm', payload: {}, info: {}, priority: 0, maxRetries: 3 })).rejects.toMatchObject({
+      code: 'GANTRY_ERR_UNAVAILABLE',
+    });
+    await fresh.queue.start();
+    expect((await fresh.queue.submit({ deploymentId: DEP, model: 'm', payload: {}, info: {}, priority: 0, maxRetries: 3 })).seq).toBeGreaterThan(0);
+    await fresh.queue.close();
+  });
+
   it('releases claims of replicas that are gone when it starts', async () => {
     const job = await submit();
     await retrieve(replica('r0'));
