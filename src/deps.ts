@@ -165,6 +165,8 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.caFile ? { caFile: deps.caFile } : {}),
+    // The secret store's key: resolved secret values in the scheduler's state files are sealed with it too.
+    sealKey: loadOrCreateKeyFile(dataPaths(config.dataDir).secretsKey),
   });
 }
 

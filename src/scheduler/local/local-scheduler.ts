@@ -21,7 +21,7 @@
  *   backoff 1 s doubling to 60 s; 3 exits within 10 minutes show as CrashLoopBackOff (backoff.ts).
  * - A new revision rolls (deployment.ts). Replica ids are `<name>-<revision>-<n>`, n never reused.
  * - State lives in files (state-files.ts): pid + /proc start time and readiness per replica, desired
- *   counts per deployment. start() adopts live replicas and restarts dead ones (adoption.ts); an adopted
+ *   counts per deployment. Secret values in them are sealed with `sealKey` when given (sealed-spec.ts). start() adopts live replicas and restarts dead ones (adoption.ts); an adopted
  *   replica keeps its readiness until its next check, so a server restart does not make deployments flap.
  *   Every method awaits start(), so nothing can be applied twice over replicas not yet adopted.
  * - close() stops the replicas (SIGTERM, SIGKILL after at most `closeGraceMs`) but keeps the desired
@@ -64,7 +64,7 @@ export class LocalScheduler implements Scheduler {
   constructor(options: LocalSchedulerOptions) {
     this.options = resolveOptions(options);
     const { dataDir, pythonBin, pipIndexUrl, extraPythonPackages: extraPackages, baseEnv } = this.options;
-    const files = new StateFiles(dataDir);
+    const files = new StateFiles(dataDir, { sealKey: this.options.sealKey, logger: this.options.logger });
     this.ctx = {
       options: this.options,
       logger: this.options.logger,

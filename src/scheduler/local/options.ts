@@ -1,3 +1,4 @@
+import { assertEncryptionKey } from '../../secrets/local/seal.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { WorkerTokens } from '../scheduler.js';
@@ -36,6 +37,11 @@ export interface LocalSchedulerOptions {
   logCapBytes?: number;
   /** The server's environment; only PATH, HOME, locale and CUDA paths reach replicas (default: process.env). */
   baseEnv?: Record<string, string | undefined>;
+  /**
+   * 32-byte AES-256-GCM key that seals the secret values (`secretEnv`) in the state files (default: none,
+   * written plain). Gantry passes the secret store's key. A file it cannot unseal is skipped as unreadable.
+   */
+  sealKey?: Buffer;
 }
 
 export interface ResolvedLocalSchedulerOptions {
@@ -59,9 +65,11 @@ export interface ResolvedLocalSchedulerOptions {
   closeGraceMs: number;
   logCapBytes: number;
   baseEnv: Record<string, string | undefined>;
+  sealKey: Buffer | undefined;
 }
 
 export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSchedulerOptions {
+  if (options.sealKey) assertEncryptionKey(options.sealKey);
   const healthIntervalMs = options.healthIntervalMs ?? 1000;
   return {
     ...options,
@@ -79,5 +87,6 @@ export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSch
     closeGraceMs: options.closeGraceMs ?? 10_000,
     logCapBytes: options.logCapBytes ?? 8 * 1024 * 1024,
     baseEnv: options.baseEnv ?? process.env,
+    sealKey: options.sealKey,
   };
 }

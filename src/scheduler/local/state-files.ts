@@ -10,7 +10,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { UnsealError } from '../../secrets/local/seal.js';
+import type { Logger } from '../../shared/logger.js';
 import type { JobSpec } from '../scheduler.js';
+import { isPlain, sealSpec, unsealSpec, type SealScope, type StoredSpec } from './sealed-spec.js';
 
 /**
  * What the local scheduler keeps on disk, so a restarted server (even after kill -9) finds its replicas:
@@ -21,8 +24,10 @@ import type { JobSpec } from '../scheduler.js';
  *   <dataDir>/venvs/<hash>/                      virtualenvs of Python projects
  *
  * Files are written atomically (temporary file, fsync, rename) so a crash leaves the old or the new one.
- * Specs hold resolved secret values (`secretEnv`), needed to restart replicas after a restart: the files
- * are 0600 in 0700 directories, next to the key that decrypts every secret anyway.
+ * Specs hold resolved secret values (`secretEnv`), needed to restart replicas after a restart. With a
+ * `sealKey` they are written sealed (sealed-spec.ts), and a plain file left by an older server is sealed
+ * when read; a file that does not unseal (wrong key, altered) is skipped like any unreadable one. Either
+ * way the files are 0600 in 0700 directories.
  */
 export interface DeploymentRecord {
   spec: JobSpec;
@@ -47,15 +52,28 @@ export interface ReplicaRecord {
   restarts: number;
 }
 
+type Stored<R extends { spec: JobSpec }> = Omit<R, 'spec'> & { spec: StoredSpec };
+
+export interface StateFilesOptions {
+  /** 32-byte AES-256-GCM key for the secret values in specs (default: none, written plain). */
+  sealKey?: Buffer | undefined;
+  /** Told about files that cannot be read, by path and error kind only (never their content). */
+  logger?: Pick<Logger, 'warn'>;
+}
+
 export class StateFiles {
   readonly replicasDir: string;
   readonly deploymentsDir: string;
   readonly venvsDir: string;
+  private readonly sealKey: Buffer | undefined;
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: StateFilesOptions = {}) {
     this.replicasDir = path.join(dataDir, 'replicas');
     this.deploymentsDir = path.join(dataDir, 'scheduler');
     this.venvsDir = path.join(dataDir, 'venvs');
+    this.sealKey = options.sealKey;
+    this.logger = options.logger;
   }
 
   replicaDir(replicaId: string): string {
@@ -68,7 +86,8 @@ export class StateFiles {
 
   writeReplica(record: ReplicaRecord): void {
     mkdirSync(this.replicaDir(record.replicaId), { recursive: true, mode: 0o700 });
-    writeAtomic(path.join(this.replicaDir(record.replicaId), 'replica.json'), record);
+    const spec = sealSpec(this.sealKey, record.spec, replicaScope(record));
+    writeAtomic(path.join(this.replicaDir(record.replicaId), 'replica.json'), { ...record, spec });
   }
 
   removeReplica(replicaId: string): void {
@@ -77,13 +96,15 @@ export class StateFiles {
 
   readReplicas(): ReplicaRecord[] {
     return listDir(this.replicasDir)
-      .map((name) => readJson<ReplicaRecord>(path.join(this.replicasDir, name, 'replica.json')))
-      .filter((r): r is ReplicaRecord => r !== undefined);
+      .map((name) => this.read<ReplicaRecord>(path.join(this.replicasDir, name, 'replica.json'), replicaScope))
+      .filter(isLoaded)
+      .map((r) => this.resealed(r, (record) => this.writeReplica(record)));
   }
 
   writeDeployment(record: DeploymentRecord): void {
     mkdirSync(this.deploymentsDir, { recursive: true, mode: 0o700 });
-    writeAtomic(this.deploymentPath(record.spec.deploymentId), record);
+    const spec = sealSpec(this.sealKey, record.spec, deploymentScope(record));
+    writeAtomic(this.deploymentPath(record.spec.deploymentId), { ...record, spec });
   }
 
   removeDeployment(deploymentId: string): void {
@@ -93,8 +114,32 @@ export class StateFiles {
   readDeployments(): DeploymentRecord[] {
     return listDir(this.deploymentsDir)
       .filter((name) => name.endsWith('.json'))
-      .map((name) => readJson<DeploymentRecord>(path.join(this.deploymentsDir, name)))
-      .filter((r): r is DeploymentRecord => r !== undefined);
+      .map((name) => this.read<DeploymentRecord>(path.join(this.deploymentsDir, name), deploymentScope))
+      .filter(isLoaded)
+      .map((r) => this.resealed(r, (record) => this.writeDeployment(record)));
+  }
+
+  /** A record with its secret values unsealed, or undefined (logged) when the file is unreadable. */
+  private read<R extends { spec: JobSpec }>(file: string, scopeOf: (r: Stored<R>) => SealScope): Loaded<R> | undefined {
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Stored<R>;
+      const spec = unsealSpec(this.sealKey, stored.spec, scopeOf(stored));
+      return { record: { ...stored, spec } as unknown as R, plain: isPlain(this.sealKey, stored.spec) };
+    } catch (err) {
+      this.logUnreadable(file, err);
+      return undefined;
+    }
+  }
+
+  /** Seals, in place, the secret values of a file written plain (by a server without a key). */
+  private resealed<R>({ record, plain }: Loaded<R>, write: (record: R) => void): R {
+    if (plain) write(record);
+    return record;
+  }
+
+  private logUnreadable(file: string, err: unknown): void {
+    const reason = reasonOf(err);
+    if (reason !== 'ENOENT') this.logger?.warn({ file, reason }, 'skipped an unreadable scheduler state file');
   }
 
   private deploymentPath(deploymentId: string): string {
@@ -119,12 +164,32 @@ function writeAtomic(file: string, value: unknown): void {
   renameSync(tmp, file);
 }
 
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
+interface Loaded<R> {
+  record: R;
+  /** Its secret values were plain on disk though a key is set. */
+  plain: boolean;
+}
+
+/**
+ * Why a file was unreadable, without its content: a JSON error's message quotes the file, which may hold
+ * secret values, so only the errno code or error name is kept; an UnsealError's fixed message is safe.
+ */
+function reasonOf(err: unknown): string {
+  if (err instanceof UnsealError) return `${err.name}: ${err.message}`;
+  if (!(err instanceof Error)) return typeof err;
+  return (err as NodeJS.ErrnoException).code ?? err.name;
+}
+
+function isLoaded<R>(loaded: Loaded<R> | undefined): loaded is Loaded<R> {
+  return loaded !== undefined;
+}
+
+function replicaScope(record: { replicaId: string }): SealScope {
+  return { kind: 'replica', id: record.replicaId };
+}
+
+function deploymentScope(record: { spec: { deploymentId: string } }): SealScope {
+  return { kind: 'deployment', id: record.spec.deploymentId };
 }
 
 function listDir(dir: string): string[] {
