@@ -1,0 +1,124 @@
+"""Progress (`emit_info` / `emit`) and heartbeats for the running queue job.
+
+A JobReporter runs in a background thread for the duration of one queue job, so it keeps
+working while a synchronous predict blocks the event loop (Gantry extra: sync workers heartbeat
+too). It coalesces emitted info into at most one `running` update every 0.5 s (shallow merge,
+later keys win) and sends a plain `running` heartbeat every 45 s (compat.md §3.5, §8.3)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+logger = logging.getLogger("sprocket")
+
+MAX_INFO_BYTES = 4096
+
+_lock = threading.Lock()
+_current: "JobReporter | None" = None
+
+
+def _set_current(reporter: "JobReporter | None") -> None:
+    global _current
+    with _lock:
+        _current = reporter
+
+
+def emit_info(info: dict) -> None:
+    """Merge `info` into the running job's info. Refused (ValueError) when its JSON exceeds
+    4096 bytes. Outside a queue job (e.g. /generate, warmup) the call is accepted and ignored."""
+    if not isinstance(info, dict):
+        raise TypeError("emit_info expects a dict")
+    encoded = json.dumps(info).encode()
+    if len(encoded) > MAX_INFO_BYTES:
+        raise ValueError(f"info is {len(encoded)} bytes of JSON; the limit is {MAX_INFO_BYTES}")
+    with _lock:
+        reporter = _current
+    if reporter is not None:
+        reporter.add_info(info)
+
+
+def emit(info: dict) -> None:
+    """Alias of emit_info (the name used in the vendor's queue guide)."""
+    emit_info(info)
+
+
+class JobReporter:
+    def __init__(
+        self,
+        send: Callable[[dict[str, Any] | None], bool],
+        heartbeat: bool,
+        healthy: Callable[[], bool],
+        heartbeat_interval: float = 45.0,
+        info_interval: float = 0.5,
+    ) -> None:
+        self._send = send  # send(info or None) -> posts a `running` update
+        self._heartbeat = heartbeat
+        self._healthy = healthy
+        self._heartbeat_interval = heartbeat_interval
+        self._info_interval = info_interval
+        self._pending: dict[str, Any] = {}
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._last_info_sent = 0.0
+        self._thread = threading.Thread(target=self._loop, name="sprocket-reporter", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        _set_current(self)
+
+    def add_info(self, info: dict) -> None:
+        with self._cond:
+            self._pending.update(info)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        """Stop the thread and flush pending info (so it lands before the terminal update)."""
+        _set_current(None)
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+        self._flush()
+
+    def _flush(self) -> None:
+        with self._cond:
+            pending, self._pending = self._pending, {}
+        if pending:
+            self._last_info_sent = time.monotonic()
+            try:
+                self._send(pending)
+            except Exception:  # never let progress kill a job
+                logger.exception("failed to send progress")
+
+    def _loop(self) -> None:
+        next_heartbeat = time.monotonic() + self._heartbeat_interval
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                now = time.monotonic()
+                if self._pending:
+                    wait = max(0.0, self._last_info_sent + self._info_interval - now)
+                else:
+                    wait = next_heartbeat - now
+                if self._heartbeat:
+                    wait = min(wait, max(0.0, next_heartbeat - now))
+                if wait > 0:
+                    self._cond.wait(wait)
+                if self._stopped:
+                    return
+            now = time.monotonic()
+            if self._pending and now >= self._last_info_sent + self._info_interval:
+                self._flush()
+                next_heartbeat = time.monotonic() + self._heartbeat_interval  # a running update renews too
+            elif self._heartbeat and now >= next_heartbeat:
+                next_heartbeat = now + self._heartbeat_interval
+                if self._healthy():
+                    try:
+                        self._send(None)
+                    except Exception:
+                        logger.exception("failed to send heartbeat")
