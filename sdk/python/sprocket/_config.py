@@ -69,7 +69,10 @@ class Config:
     hostname: str = field(default_factory=socket.gethostname)
     version: str = field(default_factory=_read_version_file)
     sprocket_version: str = field(default_factory=_sprocket_version)
-    heartbeat_interval: float = 45.0
+    # Gantry-only knob (tests, short leases): GANTRY_SPROCKET_HEARTBEAT_SECONDS, default 45.
+    heartbeat_interval: float = field(
+        default_factory=lambda: float(os.environ.get("GANTRY_SPROCKET_HEARTBEAT_SECONDS", "45"))
+    )
     info_interval: float = 0.5
 
     @property

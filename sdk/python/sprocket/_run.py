@@ -20,7 +20,7 @@ from . import _config
 from ._pipeline import INPUTS_DIR
 from ._queue import run_queue_worker
 from ._server import MetricsAccessFilter, build_app
-from ._types import AsyncSprocket, is_async
+from ._types import InputOutputProcessor, is_async
 
 logger = logging.getLogger("sprocket")
 
@@ -62,11 +62,7 @@ class Runner:
         self.name = name
         self.predict_path = predict_path
         self.config = _config.Config(name=name)
-        self.processor = type(sprocket).processor() if hasattr(type(sprocket), "processor") else None
-        if self.processor is None:
-            from ._types import InputOutputProcessor
-
-            self.processor = InputOutputProcessor()
+        self.processor = getattr(type(sprocket), "processor", InputOutputProcessor)()
         self.send_claim_timeout = is_async(sprocket)
         self.healthy = False
         self.busy = False
@@ -185,4 +181,4 @@ def run(sprocket: Any, name: str | None = None, use_torchrun: bool = False, pred
     Runner(sprocket, name, predict_path).run()
 
 
-__all__ = ["run", "Runner", "AsyncSprocket"]
+__all__ = ["run", "Runner"]

@@ -40,9 +40,9 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
 
 
 class FakeGantry:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.jobs: list[dict] = []
         self.updates: list[dict] = []
         self.retrieves: list[dict] = []
@@ -70,6 +70,12 @@ class FakeGantry:
                 self.upload_requests.append({"body": body, "headers": dict(request.headers)})
             return JSONResponse({"upload_url": {"url": f"{self.base}/put/{body['filename']}", "method": "PUT"}})
 
+        async def file(request: Request) -> Response:
+            return Response(b"input-bytes:" + request.path_params["name"].encode())
+
+        async def redirect(request: Request) -> Response:
+            return Response(status_code=302, headers={"location": f"/files/{request.path_params['name']}"})
+
         async def put(request: Request) -> Response:
             data = await request.body()
             with self.lock:
@@ -82,9 +88,14 @@ class FakeGantry:
                 Route("/internal/v1/videos/status", status, methods=["POST"]),
                 Route("/v1/storage/upload-request", upload_request, methods=["POST"]),
                 Route("/put/{name}", put, methods=["PUT"]),
+                Route("/files/{name}", file, methods=["GET"]),
+                Route("/redir/{name}", redirect, methods=["GET"]),
             ]
         )
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **ssl)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> None:
@@ -108,6 +119,26 @@ class FakeGantry:
             if body["status"] in ("done", "failed"):
                 return body
         return None
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory) -> tuple[str, str]:
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_gantry(tls_cert):
+    g = FakeGantry(tls=tls_cert)
+    g.start()
+    yield g
+    g.stop()
 
 
 @pytest.fixture

@@ -207,3 +207,14 @@ def test_api_base_normalization():
     assert normalize_api_base("api.example.com") == "https://api.example.com"
     assert normalize_api_base("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
     assert normalize_api_base("https://g.example/") == "https://g.example"
+
+
+def test_sync_worker_heartbeats_while_predict_blocks(gantry, start_worker):
+    w = start_worker(HELLO, env={"GANTRY_SPROCKET_HEARTBEAT_SECONDS": "0.3"})
+    w.wait_healthy()
+    gantry.submit("hb", {"sleep": 1.5})
+    final = wait_for(lambda: gantry.terminal("hb"))
+    assert final["status"] == "done"
+    beats = [u for u in gantry.updates_for("hb") if u["status"] == "running"]
+    assert len(beats) >= 2
+    assert all(u == {"model": "test-model", "request_id": "hb", "status": "running", "payload": {}} for u in beats)
