@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KeyService } from './auth/key-service.js';
 import { ensureProject } from './auth/project.js';
@@ -150,6 +151,12 @@ function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
   return queue;
 }
 
+/**
+ * Gantry's Python SDK (`sdk/python`), installed into local virtualenvs of projects that require
+ * `sprocket` (compat.md §8.30). Found from this module: `src/deps.ts` or `dist/src/deps.js`.
+ */
+const PYTHON_SDK_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../sdk/python' : '../sdk/python', import.meta.url));
+
 interface SchedulerDeps {
   keys: KeyService;
   clock: Clock;
@@ -161,6 +168,7 @@ interface SchedulerDeps {
 function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
   return new LocalScheduler({
     dataDir: config.dataDir,
+    sprocketPackage: PYTHON_SDK_DIR,
     tokens: workerTokensOf(deps.keys),
     clock: deps.clock,
     logger: deps.logger,

@@ -34,7 +34,9 @@ NO_NAME = (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queue", action="store_true", help="claim jobs from the queue")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    # Gantry extra: without --port, $PORT (each local replica of Gantry's embedded default gets its own).
+    default_port = int(os.environ.get("PORT") or 8000)
+    parser.add_argument("--port", type=int, default=default_port, help="HTTP port (default $PORT, else 8000)")
     return parser.parse_args(argv)
 
 

@@ -72,7 +72,14 @@ export class LocalScheduler implements Scheduler {
       files,
       gpus: new GpuPool(this.options.gpuProbe),
       ports: new PortAllocator(),
-      venvs: new VenvManager({ root: files.venvsDir, pythonBin, pipIndexUrl, extraPackages, baseEnv }),
+      venvs: new VenvManager({
+        root: files.venvsDir,
+        pythonBin,
+        pipIndexUrl,
+        extraPackages,
+        sprocketPackage: this.options.sprocketPackage,
+        baseEnv,
+      }),
       sandbox: new Sandbox(this.options.sandbox, dataDir),
       reportExit: (exit) => this.reportExit(exit),
     };

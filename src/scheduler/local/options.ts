@@ -27,6 +27,8 @@ export interface LocalSchedulerOptions {
   pipIndexUrl?: string;
   /** Installed into every virtualenv, e.g. the path of Gantry's sprocket wheel (default: []). */
   extraPythonPackages?: string[];
+  /** Gantry's own `sprocket` (wheel or directory), installed for projects that require `sprocket` (§8.30). */
+  sprocketPackage?: string;
   /** How often replicas are health-checked, and adopted ones checked for life (default: 1000). */
   healthIntervalMs?: number;
   /** Restart backoff and crash-loop rule (default: 1 s doubling to 60 s, reset after 10 min; 3 exits in 10 min). */
@@ -56,6 +58,7 @@ export interface ResolvedLocalSchedulerOptions {
   sandbox: SandboxMode;
   pipIndexUrl: string | undefined;
   extraPythonPackages: string[];
+  sprocketPackage: string | undefined;
   healthIntervalMs: number;
   /** A health check waits this long for an answer. */
   healthTimeoutMs: number;
@@ -80,6 +83,7 @@ export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSch
     sandbox: options.sandbox ?? 'auto',
     pipIndexUrl: options.pipIndexUrl,
     extraPythonPackages: options.extraPythonPackages ?? [],
+    sprocketPackage: options.sprocketPackage,
     healthIntervalMs,
     healthTimeoutMs: Math.min(2000, Math.max(250, healthIntervalMs)),
     readyWithoutCheckMs: 1000,

@@ -19,6 +19,8 @@ export interface VenvOptions {
   pipIndexUrl: string | undefined;
   /** Installed into every venv, e.g. Gantry's own sprocket wheel (compat.md §8.30). */
   extraPackages: string[];
+  /** Gantry's `sprocket` (a wheel or the sdk/python directory), installed when a project requires `sprocket`. */
+  sprocketPackage?: string | undefined;
   /** The server's environment, from which pip gets PATH, HOME, proxies and PIP_* settings only. */
   baseEnv: Record<string, string | undefined>;
 }
@@ -41,7 +43,9 @@ export class VenvManager {
 
   /** The directory of a finished venv holding `dependencies` (sprocket removed) plus the extra packages. */
   async ensure(dependencies: string[]): Promise<string> {
-    const packages = [...withoutSprocket(dependencies), ...this.options.extraPackages];
+    const own = withoutSprocket(dependencies);
+    const sprocket = own.length < dependencies.length && this.options.sprocketPackage ? [this.options.sprocketPackage] : [];
+    const packages = [...own, ...sprocket, ...this.options.extraPackages];
     const dir = path.join(this.options.root, await this.key(packages));
     let build = this.builds.get(dir);
     if (!build) {

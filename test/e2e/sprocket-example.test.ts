@@ -1,0 +1,67 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { REPO_ROOT } from '../helpers/spawn-ts.js';
+
+/**
+ * examples/hello-world, an unmodified Sprocket worker, deployed on the embedded default: its virtualenv
+ * gets Gantry's `sprocket` (compat.md §8.30), and it takes a job from the queue over HTTPS.
+ */
+describe('the hello-world Sprocket example on the embedded default', () => {
+  let server: ServerProcess;
+  let key: string;
+
+  beforeAll(async () => {
+    server = await startServerProcess(mkdtempSync(path.join(tmpdir(), 'gantry-e2e-sprocket-')));
+    key = server.printedAdminKey!;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await server.fetch(`${server.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  it('deploys, becomes Ready and processes a job', async () => {
+    const created = await call('POST', '/v1/deployments', {
+      name: 'hello-world',
+      image: 'local/hello-world',
+      gpu_type: 'none',
+      x_gantry_source: { path: path.join(REPO_ROOT, 'examples/hello-world') },
+    });
+    expect(created.status).toBe(200);
+    await until('Ready', async () => ((await call('GET', '/v1/deployments/hello-world')).json.status === 'Ready' ? true : undefined), 240_000);
+    const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-world', payload: { name: 'Together' }, priority: 1 });
+    const id = String(submitted.json.requestId);
+    const done = await until(
+      'the job to be done',
+      async () => {
+        const s = (await call('GET', `/v1/queue/status?model=hello-world&request_id=${id}`)).json;
+        return s.status === 'done' || s.status === 'failed' ? s : undefined;
+      },
+      60_000,
+    );
+    expect(done).toMatchObject({ status: 'done', outputs: { message: 'Hello, Together!' } });
+    const health = await server.fetch(`${server.url}/v1/deployment-request/hello-world/health`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await health.json()).toEqual({ status: 'healthy' });
+    await call('DELETE', '/v1/deployments/hello-world');
+  }, 320_000);
+});
