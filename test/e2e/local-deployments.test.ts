@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/hello-http');
 
@@ -43,25 +43,15 @@ describe('deployments on the embedded default, end to end', () => {
     await server.stop();
   });
 
-  async function api<T = Deployment>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
-    const res = await server.fetch(`${server.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
-  }
+  const api = <T = Deployment>(method: string, url: string, body?: unknown) => callApi<T>(server, key, method, url, body);
 
-  async function until(what: string, check: (d: Deployment) => boolean, name = 'hello-http', ms = 60_000): Promise<Deployment> {
-    const deadline = Date.now() + ms;
+  async function untilDeployment(what: string, check: (d: Deployment) => boolean, name = 'hello-http', ms = 60_000): Promise<Deployment> {
     let last: Deployment | undefined;
-    while (Date.now() < deadline) {
+    const probe = async () => {
       last = (await api('GET', `/v1/deployments/${name}`)).json;
-      if (check(last)) return last;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+      return check(last) ? last : undefined;
+    };
+    return until(what, probe, ms, 250, () => `; last: ${JSON.stringify(last)}`);
   }
 
   const revisionOf = (d: Deployment) => d.environment_variables.find((v) => v.name === 'TOGETHER_DEPLOYMENT_REVISION_ID')!.value!;
@@ -76,29 +66,29 @@ describe('deployments on the embedded default, end to end', () => {
       environment_variables: [{ name: 'GREETING', value: 'Hello' }],
     });
     expect(created.status).toBe(200);
-    await until('Ready', (d) => d.status === 'Ready' && d.ready_replicas === 1);
+    await untilDeployment('Ready', (d) => d.status === 'Ready' && d.ready_replicas === 1);
     expect(await hello('Gantry')).toMatchObject({ message: 'Hello, Gantry!' });
 
     const logs = await api<{ lines: string[] }>('GET', '/v1/deployments/hello-http/logs');
     expect(logs.json.lines.join('\n')).toContain('GET /hello?name=Gantry');
 
     await api('PATCH', '/v1/deployments/hello-http', { min_replicas: 3, max_replicas: 3 });
-    await until('3 ready replicas', (d) => d.status === 'Ready' && d.ready_replicas === 3);
+    await untilDeployment('3 ready replicas', (d) => d.status === 'Ready' && d.ready_replicas === 3);
     const replicas = new Set<string>();
     for (let i = 0; i < 6; i++) replicas.add(((await hello('x')) as unknown as { replica: string }).replica);
     expect(replicas.size).toBe(3);
     await api('PATCH', '/v1/deployments/hello-http', { min_replicas: 1, max_replicas: 1 });
-    await until('back to 1', (d) => d.status === 'Ready' && Object.keys(d.replica_events).length === 1);
+    await untilDeployment('back to 1', (d) => d.status === 'Ready' && Object.keys(d.replica_events).length === 1);
 
     const before = revisionOf((await api('GET', '/v1/deployments/hello-http')).json);
     await api('PATCH', '/v1/deployments/hello-http', { environment_variables: [{ name: 'GREETING', value: 'Howdy' }] });
-    const rolled = await until('new revision Ready', (d) => revisionOf(d) !== before && d.status === 'Ready');
+    const rolled = await untilDeployment('new revision Ready', (d) => revisionOf(d) !== before && d.status === 'Ready');
     expect(Object.values(rolled.replica_events).every((e) => e.revision_id === revisionOf(rolled))).toBe(true);
     expect(await hello('Gantry')).toMatchObject({ message: 'Howdy, Gantry!' });
 
     await uploadVolume('pantry', { 'curry.txt': 'cumin, coriander' });
     await api('PATCH', '/v1/deployments/hello-http', { volumes: [{ name: 'pantry', mount_path: '/data' }] });
-    await until('Ready with the volume', (d) => d.status === 'Ready' && Object.values(d.replica_events).every((e) => e.revision_id === revisionOf(d)) && revisionOf(d) !== revisionOf(rolled));
+    await untilDeployment('Ready with the volume', (d) => d.status === 'Ready' && Object.values(d.replica_events).every((e) => e.revision_id === revisionOf(d)) && revisionOf(d) !== revisionOf(rolled));
     const file = await server.fetch(`${server.url}/v1/deployment-request/hello-http/files/curry.txt`, { headers: { authorization: `Bearer ${key}` } });
     expect(await file.text()).toBe('cumin, coriander');
 
@@ -115,7 +105,7 @@ describe('deployments on the embedded default, end to end', () => {
       health_check_path: '',
       x_gantry_source: { path: EXAMPLE, cmd: 'python3 -c "print(\'about to fail\'); raise SystemExit(3)"' },
     });
-    const d = await until('CrashLoopBackOff', (x) => Object.values(x.replica_events).some((e) => e.replica_status_reason === 'CrashLoopBackOff'), 'crasher', 60_000);
+    const d = await untilDeployment('CrashLoopBackOff', (x) => Object.values(x.replica_events).some((e) => e.replica_status_reason === 'CrashLoopBackOff'), 'crasher', 60_000);
     const event = Object.values(d.replica_events)[0]!;
     expect(event.replica_status_message).toContain('about to fail');
     expect(d.status).toBe('Failed');
@@ -136,14 +126,14 @@ describe('deployments on the embedded default, end to end', () => {
   it('re-adopts running replicas after the server is killed with -9, never duplicating them', async () => {
     const port = Number(new URL(server.url).port);
     await api('POST', '/v1/deployments', { name: 'survivor', image: 'local/survivor', gpu_type: 'none', x_gantry_source: { path: EXAMPLE } });
-    await until('Ready', (d) => d.status === 'Ready', 'survivor');
+    await untilDeployment('Ready', (d) => d.status === 'Ready', 'survivor');
     const pids = processesIn(EXAMPLE).sort();
     expect(pids.length).toBeGreaterThan(0);
 
     expect(await server.kill()).toBe('SIGKILL');
     expect(processesIn(EXAMPLE).sort()).toEqual(pids);
     server = await startServerProcess(dataDir, {}, port);
-    const after = await until('Ready after the restart', (d) => d.status === 'Ready', 'survivor');
+    const after = await untilDeployment('Ready after the restart', (d) => d.status === 'Ready', 'survivor');
     expect(Object.keys(after.replica_events)).toHaveLength(1);
     expect(processesIn(EXAMPLE).sort()).toEqual(pids);
     const res = await server.fetch(`${server.url}/v1/deployment-request/survivor/hello?name=again`, { headers: { authorization: `Bearer ${key}` } });

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { callApi, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 async function freePort(): Promise<number> {
@@ -26,11 +26,7 @@ describe('queue durability under kill -9', () => {
     const key = 'crash-test-admin-key-0123456789';
     const env = { GANTRY_ADMIN_KEY: key };
     let server: ServerProcess = await startServerProcess(dataDir, env, port);
-    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const call = async (method: string, url: string, body?: unknown) => {
-      const res = await server.fetch(`${server.url}${url}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    };
+    const call = (method: string, url: string, body?: unknown) => callApi(server, key, method, url, body);
     // No replicas (max 0): the test's own loops are the workers. A short grace period makes the lease of
     // a claim whose worker lost its answer in a crash short too.
     const created = await call('POST', '/v1/deployments', {

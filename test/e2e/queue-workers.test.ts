@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 const FLAKY = path.join(REPO_ROOT, 'test/fixtures/projects/flaky-worker');
@@ -20,29 +20,12 @@ describe('queue with real workers over HTTPS', () => {
     await server.stop();
   });
 
-  async function call<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
-    const res = await server.fetch(`${server.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as T };
-  }
+  const call = <T = Record<string, unknown>>(method: string, url: string, body?: unknown) => callApi<T>(server, key, method, url, body);
   const submit = async (model: string, payload: object, extra: object = {}) =>
     String((await call('POST', '/v1/queue/submit', { model, payload, ...extra })).json.requestId);
   const status = async (model: string, id: string) => (await call('GET', `/v1/queue/status?model=${model}&request_id=${id}`)).json;
   const retrieve = async (model: string, query = '') =>
     (await call<{ data: { request_id: string; retries: number } | null }>('GET', `/internal/v1/queue/retrieve?model=${model}&timeout=1s${query}`)).json.data;
-
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
 
   async function deploy(name: string, body: object): Promise<void> {
     const res = await call('POST', '/v1/deployments', { name, image: `local/${name}`, gpu_type: 'none', ...body });

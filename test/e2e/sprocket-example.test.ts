@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 /**
@@ -21,24 +21,7 @@ describe('the hello-world Sprocket example on the embedded default', () => {
     await server.stop();
   });
 
-  async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const res = await server.fetch(`${server.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  }
-
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
+  const call = (method: string, url: string, body?: unknown) => callApi(server, key, method, url, body);
 
   it('deploys, becomes Ready and processes a job', async () => {
     const created = await call('POST', '/v1/deployments', {
@@ -48,7 +31,7 @@ describe('the hello-world Sprocket example on the embedded default', () => {
       x_gantry_source: { path: path.join(REPO_ROOT, 'examples/hello-world') },
     });
     expect(created.status).toBe(200);
-    await until('Ready', async () => ((await call('GET', '/v1/deployments/hello-world')).json.status === 'Ready' ? true : undefined), 240_000);
+    await until('Ready', async () => ((await call('GET', '/v1/deployments/hello-world')).json.status === 'Ready' ? true : undefined), 240_000, 500);
     const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-world', payload: { name: 'Together' }, priority: 1 });
     const id = String(submitted.json.requestId);
     const done = await until(
@@ -58,6 +41,7 @@ describe('the hello-world Sprocket example on the embedded default', () => {
         return s.status === 'done' || s.status === 'failed' ? s : undefined;
       },
       60_000,
+      500,
     );
     expect(done).toMatchObject({ status: 'done', outputs: { message: 'Hello, Together!' } });
     const health = await server.fetch(`${server.url}/v1/deployment-request/hello-world/health`, { headers: { authorization: `Bearer ${key}` } });

@@ -66,3 +66,37 @@ async function waitFor(probe: () => string | undefined, child: ChildProcess, out
   child.kill('SIGKILL');
   throw new Error(`server did not start in time:\n${out()}`);
 }
+
+/** One JSON request to a server process with an API key; the body is parsed whatever the status. */
+export async function callApi<T = Record<string, unknown>>(
+  server: ServerProcess,
+  key: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await server.fetch(`${server.url}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Polls `probe` until it returns a value, or fails naming `what` (and `detail()`) after `ms`. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 60_000,
+  intervalMs = 200,
+  detail: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${detail()}`);
+}
