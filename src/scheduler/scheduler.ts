@@ -112,6 +112,12 @@ export interface Scheduler {
   /** Stops every replica (SIGTERM, then SIGKILL after the grace period) and forgets the deployment. */
   stop(deploymentId: string): Promise<void>;
   replicas(deploymentId: string): Promise<ReplicaStatus[]>;
+  /**
+   * Ids of the deployment's current replicas in the order a scale-down stops them, first stopped first
+   * (local: highest replica number; Nomad: highest allocation index). The autoscaler drains these before
+   * lowering the count, so no replica holding a claim is stopped.
+   */
+  scaleDownOrder(deploymentId: string): Promise<string[]>;
   /** Batches of log lines: what is kept first, then (with `follow`) new lines as they come. */
   logs(deploymentId: string, options: LogOptions): AsyncIterable<LogLine[]>;
   /** Called for every replica that ends (the queue releases its claims at once). Returns an unsubscribe. */

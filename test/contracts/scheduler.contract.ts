@@ -58,9 +58,13 @@ export function describeSchedulerContract(name: string, makeHarness: () => Promi
       await h.scheduler.scale(spec.deploymentId, 3);
       const three = await readyReplicas(spec.deploymentId, 3);
       expect(three.map((r) => r.replicaId)).toContain(first!.replicaId);
+      const order = await h.scheduler.scaleDownOrder(spec.deploymentId);
+      expect(order).toHaveLength(3);
+      expect(order.at(-1)).toBe(first!.replicaId);
       await h.scheduler.scale(spec.deploymentId, 1);
       const [left] = await readyReplicas(spec.deploymentId, 1);
       expect(left!.replicaId).toBe(first!.replicaId);
+      expect(await h.scheduler.scaleDownOrder(spec.deploymentId)).toEqual([first!.replicaId]);
     });
 
     it('keeps the running replicas when the same revision is applied with another count', async () => {

@@ -73,6 +73,11 @@ export class MemoryScheduler implements Scheduler {
     return (this.deployments.get(deploymentId)?.replicas ?? []).map((r) => ({ ...r }));
   }
 
+  /** setCount() removes from the end, so the last replica goes first. */
+  async scaleDownOrder(deploymentId: string): Promise<string[]> {
+    return (this.deployments.get(deploymentId)?.replicas ?? []).map((r) => r.replicaId).reverse();
+  }
+
   async *logs(deploymentId: string, options: LogOptions): AsyncIterable<LogLine[]> {
     let seen = 0;
     for (;;) {

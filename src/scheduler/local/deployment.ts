@@ -63,6 +63,13 @@ export class LocalDeployment {
     return [...this.replicas].sort((a, b) => a.number - b.number).map((r) => r.status());
   }
 
+  /** Current replicas in the order reconcile() retires them on a lower count: highest number first. */
+  scaleDownOrder(): string[] {
+    return this.current()
+      .reverse()
+      .map((r) => r.replicaId);
+  }
+
   /** Replica ids in number order, for logs. */
   replicaIds(): string[] {
     return [...this.replicas].sort((a, b) => a.number - b.number).map((r) => r.replicaId);

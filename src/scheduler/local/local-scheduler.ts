@@ -134,6 +134,11 @@ export class LocalScheduler implements Scheduler {
     return this.deployments.get(deploymentId)?.statuses() ?? [];
   }
 
+  async scaleDownOrder(deploymentId: string): Promise<string[]> {
+    await this.start();
+    return this.deployments.get(deploymentId)?.scaleDownOrder() ?? [];
+  }
+
   async *logs(deploymentId: string, options: LogOptions): AsyncIterable<LogLine[]> {
     await this.start();
     const tails = new Map<string, LogTail>();
