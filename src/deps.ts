@@ -15,6 +15,9 @@ import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
+import { Autoscaler } from './autoscaler/autoscaler.js';
+import { registerAutoscalerMetrics } from './autoscaler/metrics.js';
+import { ScalingEvents } from './autoscaler/scaling-events.js';
 import { JobStore } from './queue/job-store.js';
 import { registerQueueMetrics } from './queue/metrics.js';
 import { JobQueue } from './queue/queue.js';
@@ -78,6 +81,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const publicUrl = new PublicUrl(config.publicUrl);
   const scheduler = options.scheduler ?? buildScheduler(config, { keys, clock, logger, caFile: options.caFile });
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const scalingEvents = new ScalingEvents(state);
   const deployments = new DeploymentService({
     state,
     secrets,
@@ -87,9 +91,22 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     gpus: new GpuCatalog(),
     clock,
     apiBaseUrl: () => publicUrl.get(),
+    scalingEvents,
   });
   const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
+  const requestStats = new RequestStats(clock);
+  const autoscaler = new Autoscaler({
+    deployments,
+    scheduler,
+    queue,
+    requests: requestStats,
+    events: scalingEvents,
+    metrics: registerAutoscalerMetrics(metrics),
+    clock,
+    logger,
+    settings: { intervalMs: config.autoscaler.intervalMs, stabilizationMs: config.autoscaler.stabilizationSeconds * 1000 },
+  });
   return {
     config,
     logger,
@@ -113,10 +130,12 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     scheduler,
     volumes,
     deployments,
-    requestStats: new RequestStats(clock),
+    requestStats,
     publicUrl,
     queue,
-    lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue],
+    autoscaler,
+    // The embedded default is always the leader, so the autoscaler starts with the queue.
+    lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue, autoscaler],
   };
 }
 

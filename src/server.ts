@@ -21,6 +21,7 @@ import { volumesRoutes } from './api/v1/volumes.js';
 import { queueRoutes } from './api/v1/queue.js';
 import { workerRoutes } from './api/internal/worker.js';
 import type { JobQueue } from './queue/queue.js';
+import type { Autoscaler } from './autoscaler/autoscaler.js';
 import { authPlugin } from './api/plugins/auth.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
@@ -46,6 +47,8 @@ export interface ServerDeps {
   requestStats: RequestStats;
   publicUrl: PublicUrl;
   queue: JobQueue;
+  /** Leader only; part of `lifecycle` on the embedded default (always the leader). */
+  autoscaler: Autoscaler;
   /** Started after the server listens (replicas need its URL) and closed after it stops, in order. */
   lifecycle: Lifecycle[];
   /** PEM certificate and key to serve HTTPS with; absent for plain HTTP (and for inject() tests). */
@@ -85,12 +88,14 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
   void app.register(volumesRoutes, { volumes: deps.volumes });
   void app.register(deploymentsRoutes, { deployments: deps.deployments });
-  void app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes });
+  const wake = (deploymentId: string) => deps.autoscaler.nudge(deploymentId);
+  void app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes, wake });
   void app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
   void app.register(deploymentRequestRoutes, {
     deployments: deps.deployments,
     scheduler: deps.scheduler,
     stats: deps.requestStats,
     metrics: deps.metrics,
+    wake,
   });
 }

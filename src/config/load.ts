@@ -120,6 +120,7 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     jobRetentionHours: raw.job_retention_hours,
     claimCeilingHours: raw.claim_ceiling_hours,
     signedUrlTtlSeconds: raw.signed_url_ttl_seconds,
+    autoscaler: { stabilizationSeconds: raw.autoscaler_stabilization_seconds, intervalMs: raw.autoscaler_interval_ms },
     projectName: raw.project_name,
     cluster: {
       nomadAddr: raw.nomad_addr,

@@ -66,6 +66,10 @@ export const rawConfigSchema = z
     claim_ceiling_hours: int(1, 24 * 30).default(24),
     /** Lifetime of signed storage URLs in seconds (default: 3600). */
     signed_url_ttl_seconds: int(10, 7 * 24 * 3600).default(3600),
+    /** How long the autoscaler waits before a scale-down, in seconds (compat.md §8.16; default: 60). */
+    autoscaler_stabilization_seconds: int(0, 24 * 3600).default(60),
+    /** How often the autoscaler evaluates every deployment besides queue events, in ms (default: 1000). */
+    autoscaler_interval_ms: int(50, 1000).default(1000),
     /** Name of the single project this server serves (default: default). */
     project_name: z.string().min(1).max(100).default('default'),
     nomad_addr: url.optional(),
@@ -111,6 +115,7 @@ export interface ServerConfig {
   readonly jobRetentionHours: number;
   readonly claimCeilingHours: number;
   readonly signedUrlTtlSeconds: number;
+  readonly autoscaler: { readonly stabilizationSeconds: number; readonly intervalMs: number };
   readonly projectName: string;
   readonly cluster: {
     readonly nomadAddr: string | undefined;

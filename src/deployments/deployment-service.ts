@@ -38,6 +38,8 @@ export interface DeploymentServiceDeps {
   clock: Clock;
   /** The URL replicas reach Gantry at (TOGETHER_API_BASE_URL); known once the server listens. */
   apiBaseUrl: () => string;
+  /** The autoscaler's recent decisions, shown as `x_gantry_scaling_events` (default: none shown). */
+  scalingEvents?: { list(deploymentId: string): Promise<unknown[]> };
 }
 
 type OpenSpec = ReturnType<typeof canonicalizeCreate>;
@@ -137,10 +139,9 @@ export class DeploymentService {
     }
   }
 
-  /** Scale-from-zero: a deployment at zero replicas gets one (compat.md §8.16, §8.20). */
-  async wake(idOrName: string): Promise<void> {
-    const { record } = await this.records.get(idOrName);
-    if (record.desired_replicas === 0) await this.setDesiredReplicas(record.id, 1);
+  /** Every stored record (the autoscaler's tick). */
+  async allRecords(): Promise<DeploymentRecord[]> {
+    return (await this.records.all()).map((d) => d.record);
   }
 
   /** Log lines, formatted (compat.md §8.18, §8.26). */
@@ -253,6 +254,7 @@ export class DeploymentService {
 
   private async view(record: DeploymentRecord): Promise<Record<string, unknown>> {
     const observed = observe(record, await this.deps.scheduler.replicas(record.id));
+    const scaling = (await this.deps.scalingEvents?.list(record.id)) ?? [];
     const { revision_fingerprint: _f, previous_names: _p, job_id: _j, autoscaling, x_gantry_source, ...rest } = record;
     return {
       ...rest,
@@ -263,6 +265,7 @@ export class DeploymentService {
       ...(autoscaling ? { autoscaling } : {}),
       ...(x_gantry_source ? { x_gantry_source } : {}),
       replica_events: observed.replica_events,
+      ...(scaling.length ? { x_gantry_scaling_events: scaling } : {}),
     };
   }
 }

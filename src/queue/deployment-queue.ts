@@ -18,17 +18,31 @@ export interface Waiter {
  */
 export class DeploymentQueue {
   readonly pending = new PriorityQueue();
-  /** Popped from `pending`, record being read for a waiting worker. */
-  readonly claiming = new Set<string>();
+  /** Popped from `pending`, record being read for a worker: request id → the claiming replica, if any. */
+  readonly claiming = new Map<string, string | undefined>();
   readonly running = new Map<string, JobRecord>();
   readonly waiters: Waiter[] = [];
   /** Last poll per claimant, with the idle time the worker reported (x-idle-time). */
   readonly polls = new Map<string, { at: number; idleSeconds: number | undefined }>();
+  /** Replicas a scale-down is about to stop: they get no job (the autoscaler's drain). */
+  readonly draining = new Set<string>();
 
   constructor(readonly deploymentId: string) {}
 
+  /** The oldest waiting worker that is not draining. */
   nextWaiter(): Waiter | undefined {
-    return this.waiters.shift();
+    const i = this.waiters.findIndex((w) => !this.isDraining(w.claimant));
+    return i === -1 ? undefined : this.waiters.splice(i, 1)[0];
+  }
+
+  isDraining(claimant: Claimant): boolean {
+    return claimant.replicaId !== undefined && this.draining.has(claimant.replicaId);
+  }
+
+  /** Jobs a replica holds or is being handed. */
+  claimsOf(replicaId: string): number {
+    const running = [...this.running.values()].filter((r) => r.claim?.replica_id === replicaId).length;
+    return running + [...this.claiming.values()].filter((id) => id === replicaId).length;
   }
 
   dropWaiter(waiter: Waiter): void {

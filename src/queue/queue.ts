@@ -164,7 +164,8 @@ export class JobQueue {
     this.assertReady();
     const q = this.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
-    const next = q.pending.pop();
+    // A draining replica (about to be stopped by a scale-down) waits without being handed anything.
+    const next = q.isDraining(input.claimant) ? undefined : q.pending.pop();
     const record = next ? await this.claim(q, next.id, input) : await this.wait(q, input);
     return record && { record, payload: await this.deps.store.payloadOf(record) };
   }
@@ -193,6 +194,24 @@ export class JobQueue {
     const held = [...this.queueOf(deploymentId).running.values()].filter((r) => r.claim?.replica_id === replicaId);
     for (const record of held) await this.loseClaim(record, `replica ${replicaId} ${reason}`);
     return held.length;
+  }
+
+  /**
+   * Sets the replicas of a deployment that get no job: a scale-down will stop them (compat.md §8.16).
+   * A replica taken off the list has its long polls answered at once, so it asks again and gets work.
+   */
+  setDraining(deploymentId: string, replicaIds: Iterable<string>): void {
+    const q = this.queueOf(deploymentId);
+    const next = new Set(replicaIds);
+    const undrained = new Set([...q.draining].filter((id) => !next.has(id)));
+    q.draining.clear();
+    for (const id of next) q.draining.add(id);
+    for (const w of q.waiters.filter((w) => undrained.has(w.claimant.replicaId ?? ''))) w.resolve(undefined);
+  }
+
+  /** How many jobs a replica holds (running, or being handed to it); a drained replica holds none. */
+  claimsHeldBy(deploymentId: string, replicaId: string): number {
+    return this.queueOf(deploymentId).claimsOf(replicaId);
   }
 
   /** Every deployment the queue has seen since it started. */
@@ -270,7 +289,7 @@ export class JobQueue {
     const waiter = q.nextWaiter();
     if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
     waiter.reserve();
-    q.claiming.add(record.request_id);
+    q.claiming.set(record.request_id, waiter.claimant.replicaId);
     this.markClaimed(q, record, waiter.claimant, waiter.claimTimeoutSeconds, waiter.defaultLeaseSeconds)
       .then(waiter.resolve, (err: unknown) => this.failHandOff(q, record, waiter, err));
   }
@@ -309,7 +328,7 @@ export class JobQueue {
   }
 
   private async claim(q: DeploymentQueue, requestId: string, input: RetrieveInput): Promise<JobRecord> {
-    q.claiming.add(requestId);
+    q.claiming.set(requestId, input.claimant.replicaId);
     const record = await this.deps.store.load(q.deploymentId, requestId);
     if (!record) throw new Error(`pending job ${requestId} has no record`);
     return this.markClaimed(q, record, input.claimant, input.claimTimeoutSeconds, input.defaultLeaseSeconds);

@@ -11,6 +11,8 @@ export interface DirectRequestOptions {
   scheduler: Pick<Scheduler, 'replicas'>;
   stats: RequestStats;
   metrics: Registry;
+  /** Scale from zero: an immediate autoscaler evaluation of a deployment at zero replicas (§8.20). */
+  wake: (deploymentId: string) => Promise<void>;
 }
 
 type Direct = { Params: { name: string; '*'?: string } };
@@ -39,14 +41,14 @@ export async function deploymentRequestRoutes(app: FastifyInstance, options: Dir
   app.all<Direct>('/v1/deployment-request/:name/*', proxy);
 }
 
-function createProxy({ deployments, scheduler, stats, metrics }: DirectRequestOptions) {
+function createProxy({ deployments, scheduler, stats, metrics, wake }: DirectRequestOptions) {
   const counters = directMetrics(metrics);
   const picker = new RoundRobin();
   return async (request: FastifyRequest<Direct>, reply: FastifyReply): Promise<FastifyReply> => {
     const record = await deployments.record(request.params.name);
     const ready = (await scheduler.replicas(record.id)).filter((r) => r.readySince !== undefined && r.address);
     const replica = picker.next(record.id, ready);
-    if (!replica) throw await noReplica(deployments, record.id, record.name, record.min_replicas);
+    if (!replica) throw await noReplica(wake, record.id, record.name, record.min_replicas);
     const started = performance.now();
     const target = `http://${replica.address!.host}:${replica.address!.port}/${request.params['*'] ?? ''}${queryOf(request.url)}`;
     return reply.from(target, {
@@ -61,8 +63,8 @@ function createProxy({ deployments, scheduler, stats, metrics }: DirectRequestOp
   };
 }
 
-async function noReplica(deployments: DeploymentService, id: string, name: string, min: number) {
-  if (min === 0) await deployments.wake(id);
+async function noReplica(wake: DirectRequestOptions['wake'], id: string, name: string, min: number) {
+  if (min === 0) await wake(id);
   const more = min === 0 ? '; it was scaled to zero and is starting now, retry shortly' : '';
   return appError('GANTRY_ERR_DEPLOYMENT_NO_REPLICA', `deployment "${name}" has no ready replica${more}`);
 }

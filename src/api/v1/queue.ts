@@ -11,6 +11,8 @@ export interface QueueRoutesOptions {
   queue: JobQueue;
   deployments: DeploymentService;
   maxPayloadBytes: number;
+  /** Scale from zero: an immediate autoscaler evaluation of a deployment at zero replicas (§8.16). */
+  wake: (deploymentId: string) => Promise<void>;
 }
 
 /** Largest `info` JSON, at submit and from workers (compat.md §8.3). */
@@ -41,7 +43,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRoutesOpti
   });
 }
 
-function submitHandler({ queue, deployments, maxPayloadBytes }: QueueRoutesOptions) {
+function submitHandler({ queue, deployments, maxPayloadBytes, wake }: QueueRoutesOptions) {
   return async (request: { body: unknown }) => {
     const body = parseInput(SubmitBody, request.body);
     assertSize(body.payload, maxPayloadBytes, 'payload', 'GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE');
@@ -55,7 +57,7 @@ function submitHandler({ queue, deployments, maxPayloadBytes }: QueueRoutesOptio
       priority: body.priority ?? 0,
       maxRetries: body.max_retries ?? 3,
     });
-    if (deployment.desired_replicas === 0) await deployments.wake(deployment.id);
+    if (deployment.desired_replicas === 0) await wake(deployment.id);
     return { requestId: record.request_id, request_id: record.request_id, status: 'pending' };
   };
 }

@@ -1,0 +1,146 @@
+import type { RequestStats } from '../deployments/request-stats.js';
+import type { DeploymentRecord } from '../deployments/types.js';
+import type { JobQueue } from '../queue/queue.js';
+import type { ReplicaStatus, Scheduler } from '../scheduler/scheduler.js';
+import { isoTime, type Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { CustomMetricSource, type MetricsFetcher } from './custom-metric.js';
+import { planDrain } from './drain.js';
+import type { AutoscalerMetrics } from './metrics.js';
+import type { ScalingEvent, ScalingEvents } from './scaling-events.js';
+import { Stabilizer } from './stabilizer.js';
+import { decide, type Observation, type Recommendation } from './strategy.js';
+
+/** The roles one deployment's evaluation needs (STYLE rule 1: the narrowest ones). */
+export interface ScalerDeps {
+  deployments: { setDesiredReplicas(id: string, count: number): Promise<number> };
+  scheduler: Pick<Scheduler, 'replicas' | 'scaleDownOrder'>;
+  queue: Pick<JobQueue, 'metrics' | 'setDraining' | 'claimsHeldBy'>;
+  requests: Pick<RequestStats, 'window'>;
+  events: Pick<ScalingEvents, 'append' | 'forget'>;
+  metrics: AutoscalerMetrics;
+  clock: Clock;
+  logger: Logger;
+  fetcher?: MetricsFetcher;
+  /** The scale-down stabilization window in ms (default: 60 s). */
+  stabilizationMs: number;
+}
+
+/**
+ * One deployment's autoscaling state on the leader: the stabilization history, the last good custom
+ * metric values, the replicas being drained and those retired by a scale-down but still stopping
+ * (both get no job from the queue). `evaluate` is one round: observe → decide → stabilize → act.
+ */
+export class DeploymentScaler {
+  private readonly stabilizer: Stabilizer;
+  private readonly custom: CustomMetricSource;
+  /** Replicas told to stop claiming, waiting to be idle before the count goes down. */
+  private draining: string[] = [];
+  /** Replicas a scale-down stopped that the scheduler still lists. */
+  private retiring = new Set<string>();
+  private lastHeld: string | undefined;
+
+  constructor(
+    readonly deploymentId: string,
+    private readonly deps: ScalerDeps,
+  ) {
+    this.stabilizer = new Stabilizer(deps.stabilizationMs);
+    this.custom = new CustomMetricSource(deps.fetcher);
+  }
+
+  /** One round for the record as stored now; `woken` when a submit or request met zero replicas. */
+  async evaluate(record: DeploymentRecord, woken: boolean): Promise<Recommendation> {
+    const replicas = await this.deps.scheduler.replicas(record.id);
+    this.keepRetiring(replicas);
+    const { observation, problems } = await this.observe(record, replicas);
+    const depth = this.deps.queue.metrics(record.id).total_jobs;
+    const rec = decide({
+      policy: record.autoscaling, min: record.min_replicas, max: record.max_replicas,
+      current: record.desired_replicas, queueDepth: depth, observation, woken,
+    });
+    if (problems.length && !rec.held) rec.reason += ` (${problems.join('; ')})`;
+    await this.noteHeld(record, rec);
+    const target = this.stabilizer.settle(this.deps.clock.now(), rec.count, record.desired_replicas);
+    if (target > record.desired_replicas) await this.scaleUp(record, target, rec.reason);
+    else if (target < record.desired_replicas) await this.scaleDown(record, target, rec.reason);
+    else await this.cancelDrain(record, rec.reason);
+    this.deps.queue.setDraining(record.id, [...this.retiring, ...this.draining]);
+    this.deps.metrics.observe(record.id, { recommended: rec.count, desired: target, draining: this.draining.length });
+    return rec;
+  }
+
+  /** The deployment is gone, or this node stopped leading: nothing stays drained. */
+  async forget(deleted: boolean): Promise<void> {
+    this.deps.queue.setDraining(this.deploymentId, []);
+    this.deps.metrics.forget(this.deploymentId);
+    if (deleted) await this.deps.events.forget(this.deploymentId);
+  }
+
+  private async observe(record: DeploymentRecord, replicas: ReplicaStatus[]): Promise<{ observation: Observation; problems: string[] }> {
+    const policy = record.autoscaling;
+    if (policy?.metric === 'CustomMetric') return this.custom.observe(replicas, policy.custom_metric_name);
+    if (policy?.metric === 'HTTPTotalRequests' || policy?.metric === 'HTTPAvgRequestDuration') {
+      const window = this.deps.requests.window(record.id, policy.time_interval_minutes);
+      const ready = replicas.filter((r) => r.state !== 'Terminated' && r.readySince !== undefined).length;
+      return { observation: { kind: 'http', requests: window.count, avgDurationMs: window.avgDurationMs, replicas: ready }, problems: [] };
+    }
+    return { observation: { kind: 'queue' }, problems: [] };
+  }
+
+  private async scaleUp(record: DeploymentRecord, target: number, reason: string): Promise<void> {
+    this.draining = [];
+    this.deps.queue.setDraining(record.id, [...this.retiring]);
+    const to = await this.deps.deployments.setDesiredReplicas(record.id, target);
+    await this.record(record, { event: 'ScaleUp', from: record.desired_replicas, to, reason });
+    this.deps.metrics.scaled(record.id, 'up');
+  }
+
+  /** Drains the replicas the scheduler stops first, and lowers the count as far as they are idle. */
+  private async scaleDown(record: DeploymentRecord, target: number, reason: string): Promise<void> {
+    const order = (await this.deps.scheduler.scaleDownOrder(record.id)).filter((id) => !this.retiring.has(id));
+    const plan = planDrain(order, target, (id) => this.deps.queue.claimsHeldBy(record.id, id));
+    // Marked at once, with no await since the claims were counted: no claim can slip in between.
+    this.deps.queue.setDraining(record.id, [...this.retiring, ...plan.draining]);
+    const busy = plan.scaleTo === undefined ? plan.draining : plan.draining.slice(order.length - plan.scaleTo);
+    if (busy.length && !sameSet(busy, this.draining)) {
+      await this.record(record, { event: 'Draining', from: record.desired_replicas, to: target, reason: `${reason}; waiting for ${busy.length} replica(s) to finish their jobs`, replicas: busy });
+    }
+    this.draining = busy;
+    if (plan.scaleTo === undefined || plan.scaleTo >= record.desired_replicas) return;
+    for (const id of order.slice(0, Math.max(0, order.length - plan.scaleTo))) this.retiring.add(id);
+    const to = await this.deps.deployments.setDesiredReplicas(record.id, plan.scaleTo);
+    await this.record(record, { event: 'ScaleDown', from: record.desired_replicas, to, reason });
+    this.deps.metrics.scaled(record.id, 'down');
+  }
+
+  /** Load came back before the drained replicas were stopped: they take jobs again. */
+  private async cancelDrain(record: DeploymentRecord, reason: string): Promise<void> {
+    if (this.draining.length === 0) return;
+    const replicas = this.draining;
+    this.draining = [];
+    await this.record(record, { event: 'DrainCanceled', from: record.desired_replicas, to: record.desired_replicas, reason, replicas });
+  }
+
+  /** Records a metric that could not be read, once per distinct reason. */
+  private async noteHeld(record: DeploymentRecord, rec: Recommendation): Promise<void> {
+    if (rec.held) this.deps.metrics.metricUnavailable(record.id);
+    if (rec.held === this.lastHeld) return;
+    this.lastHeld = rec.held;
+    if (rec.held) await this.record(record, { event: 'MetricUnavailable', from: record.desired_replicas, to: rec.count, reason: rec.reason });
+  }
+
+  private keepRetiring(replicas: ReplicaStatus[]): void {
+    const live = new Set(replicas.filter((r) => r.state !== 'Terminated').map((r) => r.replicaId));
+    this.retiring = new Set([...this.retiring].filter((id) => live.has(id)));
+  }
+
+  private async record(record: DeploymentRecord, event: Omit<ScalingEvent, 'at'>): Promise<void> {
+    const full: ScalingEvent = { at: isoTime(this.deps.clock.now()), ...event };
+    this.deps.logger.info({ deploymentId: record.id, deployment: record.name, ...event }, 'autoscaler');
+    await this.deps.events.append(record.id, full);
+  }
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
