@@ -54,6 +54,7 @@ export class Autoscaler {
   private readonly followUps = new Map<string, Promise<void>>();
   private readonly woken = new Set<string>();
   private stops: Array<() => void> = [];
+  private ticking: Promise<void> | undefined;
   private active = false;
 
   constructor(private readonly deps: AutoscalerDeps) {}
@@ -63,7 +64,7 @@ export class Autoscaler {
     if (this.active) return;
     this.active = true;
     this.listen();
-    this.stops.push((this.deps.ticker ?? intervalTicker)(() => void this.tick(), this.deps.settings.intervalMs));
+    this.stops.push((this.deps.ticker ?? intervalTicker)(() => this.onTick(), this.deps.settings.intervalMs));
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     await this.tick();
   }
@@ -105,11 +106,17 @@ export class Autoscaler {
     await Promise.all(records.map((r) => this.run(r.id)));
   }
 
-  /** Resolves once no evaluation is running or queued (tests and the simulation harness). */
+  /** Resolves once no tick or evaluation is running or queued (tests and the simulation harness). */
   async settled(): Promise<void> {
-    while (this.running.size > 0 || this.followUps.size > 0) {
-      await Promise.all([...this.running.values(), ...this.followUps.values()]);
+    while (this.ticking || this.running.size > 0 || this.followUps.size > 0) {
+      await Promise.all([this.ticking, ...this.running.values(), ...this.followUps.values()]);
     }
+  }
+
+  /** A tick of the timer; one at a time (a slow round is not stacked on). */
+  private onTick(): void {
+    if (this.ticking) return;
+    this.ticking = this.tick().finally(() => (this.ticking = undefined));
   }
 
   private listen(): void {

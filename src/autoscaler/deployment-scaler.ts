@@ -38,7 +38,7 @@ export class DeploymentScaler {
   private draining: string[] = [];
   /** Replicas a scale-down stopped that the scheduler still lists. */
   private retiring = new Set<string>();
-  private lastHeld: string | undefined;
+  private lastTrouble: string | undefined;
 
   constructor(
     readonly deploymentId: string,
@@ -59,7 +59,7 @@ export class DeploymentScaler {
       current: record.desired_replicas, queueDepth: depth, observation, woken,
     });
     if (problems.length && !rec.held) rec.reason += ` (${problems.join('; ')})`;
-    await this.noteHeld(record, rec);
+    await this.noteTrouble(record, rec, rec.held ?? (problems.length ? problems.join('; ') : undefined));
     const target = this.stabilizer.settle(this.deps.clock.now(), rec.count, record.desired_replicas);
     if (target > record.desired_replicas) await this.scaleUp(record, target, rec.reason);
     else if (target < record.desired_replicas) await this.scaleDown(record, target, rec.reason);
@@ -121,12 +121,17 @@ export class DeploymentScaler {
     await this.record(record, { event: 'DrainCanceled', from: record.desired_replicas, to: record.desired_replicas, reason, replicas });
   }
 
-  /** Records a metric that could not be read, once per distinct reason. */
-  private async noteHeld(record: DeploymentRecord, rec: Recommendation): Promise<void> {
-    if (rec.held) this.deps.metrics.metricUnavailable(record.id);
-    if (rec.held === this.lastHeld) return;
-    this.lastHeld = rec.held;
-    if (rec.held) await this.record(record, { event: 'MetricUnavailable', from: record.desired_replicas, to: rec.count, reason: rec.reason });
+  /**
+   * Records a metric that could not be read (the count kept, or computed from replicas' last good
+   * values), once per distinct trouble rather than every round.
+   */
+  private async noteTrouble(record: DeploymentRecord, rec: Recommendation, trouble: string | undefined): Promise<void> {
+    if (trouble) this.deps.metrics.metricUnavailable(record.id);
+    if (trouble === this.lastTrouble) return;
+    this.lastTrouble = trouble;
+    if (!trouble) return;
+    const reason = rec.held ? rec.reason : `${trouble}; ${rec.count} from the last good values`;
+    await this.record(record, { event: 'MetricUnavailable', from: record.desired_replicas, to: rec.count, reason });
   }
 
   private keepRetiring(replicas: ReplicaStatus[]): void {

@@ -106,13 +106,12 @@ export class AutoscalerSim {
     return DEP;
   }
 
-  /** Submits `count` jobs now, each taking `jobMs` of a replica's time. */
+  /** Submits `count` jobs at once (as concurrent clients would), each taking `jobMs` of a replica's time. */
   async submit(count: number, jobMs: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      this.openEpisode(1);
-      await this.queue.submit({ deploymentId: DEP, model: 'sim', payload: { jobMs }, info: {}, priority: 0, maxRetries: 3 });
-      this.workMs += jobMs;
-    }
+    this.openEpisode(count);
+    this.workMs += count * jobMs;
+    const one = () => this.queue.submit({ deploymentId: DEP, model: 'sim', payload: { jobMs }, info: {}, priority: 0, maxRetries: 3 });
+    await Promise.all(Array.from({ length: count }, one));
     await this.autoscaler.settled();
   }
 
@@ -127,7 +126,10 @@ export class AutoscalerSim {
     for (let t = 0; t < ms; t += step) {
       this.clock.advance(step);
       await each?.(this.clock.now());
-      for (const tick of this.ticks) if (this.clock.now() >= tick.next) (tick.next += tick.every), tick.fn();
+      for (const tick of this.ticks.filter((t) => this.clock.now() >= t.next)) {
+        tick.next += tick.every;
+        tick.fn();
+      }
       this.done += await this.scheduler.work(DEP);
       await this.autoscaler.settled();
     }
