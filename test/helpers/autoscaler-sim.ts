@@ -132,6 +132,7 @@ export class AutoscalerSim {
       }
       this.done += await this.scheduler.work(DEP);
       await this.autoscaler.settled();
+      if (this.needed(0) <= this.record.desired_replicas) this.episode = undefined; // the backlog went by itself
     }
   }
 
@@ -178,9 +179,13 @@ export class AutoscalerSim {
 
   /** A backlog episode opens when the queue needs more replicas than are desired (and max allows more). */
   private openEpisode(extra: number): void {
+    if (!this.episode && this.needed(extra) > this.record.desired_replicas) this.episode = { at: this.clock.now(), wall: performance.now() };
+  }
+
+  /** The replicas the queue (plus `extra` jobs) needs at the policy's target, within max. */
+  private needed(extra: number): number {
     const target = this.record.autoscaling?.metric === 'QueueBacklogPerWorker' ? this.record.autoscaling.target : 1;
-    const needed = Math.min(this.record.max_replicas, Math.ceil((this.queue.metrics(DEP).total_jobs + extra) / target));
-    if (!this.episode && needed > this.record.desired_replicas) this.episode = { at: this.clock.now(), wall: performance.now() };
+    return Math.min(this.record.max_replicas, Math.ceil((this.queue.metrics(DEP).total_jobs + extra) / target));
   }
 
   private closeEpisode(): void {
