@@ -61,6 +61,7 @@ export class DeploymentScaler {
     if (problems.length && !rec.held) rec.reason += ` (${problems.join('; ')})`;
     await this.noteTrouble(record, rec, rec.held ?? (problems.length ? problems.join('; ') : undefined));
     const target = this.stabilizer.settle(this.deps.clock.now(), rec.count, record.desired_replicas);
+    if (target > rec.count) rec.reason += `; the ${this.deps.stabilizationMs / 1000}s scale-down window holds ${target}`;
     if (target > record.desired_replicas) await this.scaleUp(record, target, rec.reason);
     else if (target < record.desired_replicas) await this.scaleDown(record, target, rec.reason);
     else await this.cancelDrain(record, rec.reason);
