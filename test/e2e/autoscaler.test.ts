@@ -80,4 +80,33 @@ describe('the autoscaler on the embedded default', () => {
     expect(metrics).toMatch(/gantry_autoscaler_desired_replicas\{deployment_id="dep_[^"]+"\} 0/);
     await call('DELETE', '/v1/deployments/slow');
   }, 600_000);
+
+  it('keeps the remaining replicas working after a partial scale-down (each has its own Sprocket markers)', async () => {
+    const created = await call('POST', '/v1/deployments', {
+      name: 'partial', image: 'local/partial', gpu_type: 'none', min_replicas: 1, max_replicas: 2,
+      termination_grace_period_seconds: 10,
+      autoscaling: { metric: 'QueueBacklogPerWorker', target: 1 },
+      x_gantry_source: { path: SLOW_WORKER },
+    });
+    expect(created.status).toBe(200);
+    const view = async () => (await call<Deployment>('GET', '/v1/deployments/partial')).json;
+    const submit = async (seconds: number) => String((await call('POST', '/v1/queue/submit', { model: 'partial', payload: { seconds } })).json.requestId);
+    const finished = (id: string) =>
+      until(`job ${id} to finish`, async () => {
+        const s = (await call('GET', `/v1/queue/status?model=partial&request_id=${id}`)).json;
+        return s.status === 'done' || s.status === 'failed' ? s : undefined;
+      }, 120_000, 500);
+    await until('the first replica running', async () => (running(await view()) === 1 ? true : undefined), 240_000, 500);
+    const first = [await submit(1), await submit(1)];
+    expect((await view()).desired_replicas).toBe(2);
+    for (const id of first) expect((await finished(id)).status).toBe('done');
+    await until('back to one replica', async () => {
+      const d = await view();
+      return d.desired_replicas === 1 && Object.keys(d.replica_events).length === 1 ? true : undefined;
+    }, 60_000, 500);
+    // The stopped replica must not have told the one left to stop claiming: it alone runs the next job.
+    expect((await call('PATCH', '/v1/deployments/partial', { max_replicas: 1 })).status).toBe(200);
+    expect((await finished(await submit(1))).status).toBe('done');
+    await call('DELETE', '/v1/deployments/partial');
+  }, 600_000);
 });

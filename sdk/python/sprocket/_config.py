@@ -44,7 +44,10 @@ def _read_version_file() -> str:
 
 
 def marker(name: str) -> pathlib.Path:
-    return pathlib.Path.cwd() / name
+    """Marker files live in the working directory, as in the original; Gantry's local scheduler gives each
+    replica its own directory instead (SPROCKET_MARKER_DIR), since its replicas share one working directory."""
+    base = os.environ.get("SPROCKET_MARKER_DIR")
+    return (pathlib.Path(base) if base else pathlib.Path.cwd()) / name
 
 
 def touch(name: str) -> None:

@@ -41,6 +41,12 @@ export interface ReplicaEnvInput {
   publicUrl: string | undefined;
   /** The virtualenv of a Python project. */
   venvDir: string | undefined;
+  /**
+   * This replica's own directory for Sprocket's shutdown marker files (`SPROCKET_MARKER_DIR`). The
+   * replicas of a deployment share the project directory as their working directory, where Sprocket
+   * would otherwise put them, so one replica stopping would make the others stop claiming jobs.
+   */
+  markerDir?: string;
 }
 
 export function buildReplicaEnv(input: ReplicaEnvInput): Record<string, string> {
@@ -66,6 +72,7 @@ function platformEnv(input: ReplicaEnvInput, path: string | undefined): Record<s
     const ca = input.caFile;
     Object.assign(env, { SSL_CERT_FILE: ca, REQUESTS_CA_BUNDLE: ca, NODE_EXTRA_CA_CERTS: ca });
   }
+  if (input.markerDir) env.SPROCKET_MARKER_DIR = input.markerDir;
   if (input.venvDir) {
     env.VIRTUAL_ENV = input.venvDir;
     env.PATH = path ? `${input.venvDir}/bin:${path}` : `${input.venvDir}/bin`;

@@ -179,14 +179,15 @@ export class Replica {
     const { options, sandbox } = this.ctx;
     const { volumes } = this.spec;
     const port = this.port!;
-    const env = buildReplicaEnv({ ...options, base: options.baseEnv, spec: this.spec, token, port, gpus, venvDir });
+    const markerDir = this.ctx.files.replicaDir(this.replicaId);
+    const env = buildReplicaEnv({ ...options, base: options.baseEnv, spec: this.spec, token, port, gpus, venvDir, markerDir });
     const argv = replicaArgv(source.cmd, venvDir);
     const sandboxed = sandbox.wraps(volumes);
     // apply() refuses this; a spec restored from disk under another sandbox setting must not slip through.
     if (volumes.length > 0 && !sandboxed) throw new Error('volume mounts need bubblewrap, and the sandbox is off');
     if (sandboxed && volumes.length > 0) this.volumePreload = { status: 'InProgress', startedAt: this.now() };
     const command = sandboxed ? sandbox.wrap(argv, source.path, volumes) : { file: argv[0]!, args: argv.slice(1) };
-    mkdirSync(this.ctx.files.replicaDir(this.replicaId), { recursive: true, mode: 0o700 });
+    mkdirSync(markerDir, { recursive: true, mode: 0o700 });
     const handle = await launchProcess({ ...command, cwd: source.path, env, logPath: this.logPath() });
     if (this.volumePreload) {
       this.volumePreload = { ...this.volumePreload, status: 'Completed', completedAt: this.now() };

@@ -53,6 +53,11 @@ describe('buildReplicaEnv', () => {
     const env = buildReplicaEnv(input({ venvDir: '/data/venvs/abc' }));
     expect(env).toMatchObject({ VIRTUAL_ENV: '/data/venvs/abc', PATH: '/data/venvs/abc/bin:/usr/bin:/bin' });
   });
+
+  it('gives each replica its own Sprocket marker directory, which the deployment cannot override', () => {
+    const spec = { env: { SPROCKET_MARKER_DIR: '/shared' }, secretEnv: {} };
+    expect(buildReplicaEnv(input({ spec, markerDir: '/data/replicas/r1' })).SPROCKET_MARKER_DIR).toBe('/data/replicas/r1');
+  });
 });
 
 describe('replicaArgv', () => {
