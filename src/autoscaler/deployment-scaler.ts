@@ -61,7 +61,7 @@ export class DeploymentScaler {
     if (problems.length && !rec.held) rec.reason += ` (${problems.join('; ')})`;
     await this.noteTrouble(record, rec, rec.held ?? (problems.length ? problems.join('; ') : undefined));
     const target = this.stabilizer.settle(this.deps.clock.now(), rec.count, record.desired_replicas);
-    if (target > rec.count) rec.reason += `; the ${this.deps.stabilizationMs / 1000}s scale-down window holds ${target}`;
+    if (target > rec.count) rec.reason += `; ${this.windowNote(target, rec.count)}`;
     if (target > record.desired_replicas) await this.scaleUp(record, target, rec.reason);
     else if (target < record.desired_replicas) await this.scaleDown(record, target, rec.reason);
     else await this.cancelDrain(record, rec.reason);
@@ -133,6 +133,12 @@ export class DeploymentScaler {
     if (!trouble) return;
     const reason = rec.held ? rec.reason : `${trouble}; ${rec.count} from the last good values`;
     await this.record(record, { event: 'MetricUnavailable', from: record.desired_replicas, to: rec.count, reason });
+  }
+
+  private windowNote(target: number, recommended: number): string {
+    const until = this.stabilizer.heldUntil(recommended);
+    const when = until === undefined ? '' : ` until ${isoTime(until)}`;
+    return `the ${this.deps.stabilizationMs / 1000}s scale-down window holds ${target}${when}`;
   }
 
   private keepRetiring(replicas: ReplicaStatus[]): void {

@@ -71,4 +71,12 @@ describe('autoscaling through the Deployments API', () => {
       return (await view()).desired_replicas === 0 ? true : undefined;
     }, 10_000, 50);
   });
+
+  it('forgets a deleted deployment: its events go, and nothing stays drained', async () => {
+    await user('POST', '/v1/queue/submit', { model: 'auto', payload: {} });
+    expect(await server.deps.state.get(`autoscaler/events/${depId}`)).toBeDefined();
+    await server.app.inject({ method: 'DELETE', url: '/v1/deployments/auto', headers: server.auth });
+    await server.deps.autoscaler.tick();
+    expect(await server.deps.state.get(`autoscaler/events/${depId}`)).toBeUndefined();
+  });
 });
