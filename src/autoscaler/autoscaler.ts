@@ -61,7 +61,7 @@ export class Autoscaler {
 
   /** Starts evaluating (on the leader). Stops by itself when `signal` aborts (leadership lost). */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.active) return;
+    if (this.active || signal?.aborted) return;
     this.active = true;
     this.listen();
     this.stops.push((this.deps.ticker ?? intervalTicker)(() => this.onTick(), this.deps.settings.intervalMs));

@@ -201,8 +201,9 @@ export class JobQueue {
    * A replica taken off the list has its long polls answered at once, so it asks again and gets work.
    */
   setDraining(deploymentId: string, replicaIds: Iterable<string>): void {
-    const q = this.queueOf(deploymentId);
     const next = new Set(replicaIds);
+    if (next.size === 0 && !this.queues.has(deploymentId)) return; // nothing drained, nothing to make
+    const q = this.queueOf(deploymentId);
     const undrained = new Set([...q.draining].filter((id) => !next.has(id)));
     q.draining.clear();
     for (const id of next) q.draining.add(id);

@@ -140,6 +140,18 @@ describe('Autoscaler', () => {
     expect(s.queue.claimsHeldBy(s.deploymentId, 'sim-0')).toBe(1); // un-drained replicas took jobs
   });
 
+  it('stops when the leadership signal it was started with aborts', async () => {
+    const s = await start({ min: 0, max: 2 });
+    await s.autoscaler.close();
+    const leadership = new AbortController();
+    await s.autoscaler.start(leadership.signal);
+    expect(s.autoscaler.isRunning).toBe(true);
+    leadership.abort();
+    expect(s.autoscaler.isRunning).toBe(false);
+    await s.submit(1, 1_000);
+    expect(s.scheduler.scaleCalls).toEqual([]);
+  });
+
   it('reacts only on its tick without queue events (the usual 10 s alternative)', async () => {
     const s = await start({ min: 0, max: 4, eventDriven: false, intervalMs: 10_000 });
     await s.run(3_000);
