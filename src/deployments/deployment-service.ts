@@ -39,7 +39,7 @@ export interface DeploymentServiceDeps {
   /** The URL replicas reach Gantry at (TOGETHER_API_BASE_URL); known once the server listens. */
   apiBaseUrl: () => string;
   /** The autoscaler's recent decisions, shown as `x_gantry_scaling_events` (default: none shown). */
-  scalingEvents?: { list(deploymentId: string): Promise<unknown[]> };
+  scalingEvents?: { list(deploymentId: string): Promise<Array<{ at: string; event: string; from: number }>> };
 }
 
 type OpenSpec = ReturnType<typeof canonicalizeCreate>;
@@ -253,8 +253,8 @@ export class DeploymentService {
   }
 
   private async view(record: DeploymentRecord): Promise<Record<string, unknown>> {
-    const observed = observe(record, await this.deps.scheduler.replicas(record.id));
     const scaling = (await this.deps.scalingEvents?.list(record.id)) ?? [];
+    const observed = observe(record, await this.deps.scheduler.replicas(record.id), scaledFromZero(record, scaling.at(-1)));
     const { revision_fingerprint: _f, previous_names: _p, job_id: _j, autoscaling, x_gantry_source, ...rest } = record;
     return {
       ...rest,
@@ -268,6 +268,11 @@ export class DeploymentService {
       ...(scaling.length ? { x_gantry_scaling_events: scaling } : {}),
     };
   }
+}
+
+/** The last change to the record was the autoscaler bringing it back from zero (not a deploy or PATCH). */
+function scaledFromZero(record: DeploymentRecord, last: { at: string; event: string; from: number } | undefined): boolean {
+  return last?.event === 'ScaleUp' && last.from === 0 && Date.parse(last.at) >= Date.parse(record.updated_at);
 }
 
 /** Without autoscaling a deployment runs min_replicas (§8.25); with it, the count stays within [min, max]. */

@@ -11,25 +11,26 @@ export interface ObservedState {
  * The deployment's status from what its replicas do (compat.md §8.15). Pure.
  * - ScaledToZero: nothing desired, nothing left running;
  * - Failed: the current revision has replicas, every one of them crash-looping or failed, none ready;
- * - Updating: replicas of an older revision remain, or none of the current revision is ready yet;
+ * - Updating: replicas of an older revision remain, or none of the current revision is ready yet (but
+ *   Scaling when the autoscaler has just brought a deployment at zero back: `scaledFromZero`);
  * - Scaling: the ready count differs from the desired count, or extra replicas are still stopping;
  * - Ready: otherwise.
  */
-export function observe(record: DeploymentRecord, replicas: ReplicaStatus[]): ObservedState {
+export function observe(record: DeploymentRecord, replicas: ReplicaStatus[], scaledFromZero = false): ObservedState {
   const current = replicas.filter((r) => r.revisionId === record.revision_id && r.state !== 'Terminated');
   const ready = current.filter((r) => r.readySince !== undefined).length;
   const old = replicas.filter((r) => r.revisionId !== record.revision_id && r.state !== 'Terminated');
   return {
-    status: statusOf(record.desired_replicas, current, ready, old.length),
+    status: statusOf(record.desired_replicas, current, ready, old.length, scaledFromZero),
     ready_replicas: ready,
     replica_events: Object.fromEntries(replicas.map((r) => [r.replicaId, eventOf(r)])),
   };
 }
 
-function statusOf(desired: number, current: ReplicaStatus[], ready: number, oldCount: number): DeploymentStatus {
+function statusOf(desired: number, current: ReplicaStatus[], ready: number, oldCount: number, fromZero: boolean): DeploymentStatus {
   if (desired === 0 && current.length === 0 && oldCount === 0) return 'ScaledToZero';
   if (current.length > 0 && ready === 0 && current.every(isFailing)) return 'Failed';
-  if (oldCount > 0 || (desired > 0 && ready === 0)) return 'Updating';
+  if (oldCount > 0 || (desired > 0 && ready === 0)) return fromZero && oldCount === 0 ? 'Scaling' : 'Updating';
   if (ready !== desired || current.length > desired) return 'Scaling';
   return 'Ready';
 }

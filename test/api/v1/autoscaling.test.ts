@@ -66,6 +66,9 @@ describe('autoscaling through the Deployments API', () => {
     expect(res.statusCode).toBe(503);
     expect((await view()).desired_replicas).toBe(1);
     expect((await events()).at(-1)?.reason).toMatch(/a request arrived at zero replicas/);
+    const [starting] = await scheduler.scaleDownOrder(depId);
+    scheduler.setReplica(starting!, { readySince: undefined, state: 'Waiting', reason: 'ContainerCreating' });
+    expect((await view()).status).toBe('Scaling'); // brought back from zero: not a new revision (Updating)
     await until('the idle replica to go', async () => {
       await server.deps.autoscaler.tick();
       return (await view()).desired_replicas === 0 ? true : undefined;

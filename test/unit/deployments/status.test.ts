@@ -48,6 +48,11 @@ describe('observe', () => {
     expect(observed.ready_replicas).toBe(ready);
   });
 
+  it('says Scaling, not Updating, while a deployment the autoscaler brought back from zero starts', () => {
+    expect(observe(record(1), [replica('a', notReady)], true).status).toBe('Scaling');
+    expect(observe(record(1), [replica('a', notReady), replica('o', { revisionId: 'rev1' })], true).status).toBe('Updating');
+  });
+
   it('reports replica events with only the fields that are set', () => {
     const crashing = replica('a', { state: 'Waiting', reason: 'CrashLoopBackOff', message: 'last lines', readySince: undefined });
     const preloading = replica('b', { volumePreload: { status: 'InProgress', startedAt: '2026-01-01T00:00:01Z' } });
