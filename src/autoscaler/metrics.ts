@@ -13,7 +13,7 @@ export function registerAutoscalerMetrics(registry: Registry): AutoscalerMetrics
   const labelNames = ['deployment_id'] as const;
   const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [registry] });
   const recommended = gauge('gantry_autoscaler_recommended_replicas', 'Replicas the policy asks for, after the min/max clamps');
-  const desired = gauge('gantry_autoscaler_desired_replicas', 'Replicas the autoscaler runs the deployment at');
+  const desired = gauge('gantry_autoscaler_desired_replicas', 'Replicas the autoscaler aims the deployment at, after the scale-down window (a drain may still hold more)');
   const draining = gauge('gantry_autoscaler_draining_replicas', 'Replicas told to stop claiming before a scale-down');
   const decisions = new Counter({
     name: 'gantry_autoscaler_scale_total',
