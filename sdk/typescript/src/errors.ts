@@ -1,0 +1,41 @@
+/**
+ * The SDK's failure vocabulary. Guards check `name`, not `instanceof`, so they hold across copies of the
+ * package.
+ */
+
+/** The server no longer holds the job for this worker (canceled, or its claim was lost). */
+export class JobCanceledError extends Error {
+  override readonly name = 'JobCanceledError';
+}
+
+/** `predict` ran longer than TERMINATION_GRACE_PERIOD_SECONDS - 1 seconds. */
+export class PredictTimeoutError extends Error {
+  override readonly name = 'PredictTimeoutError';
+}
+
+/** Bad options given to `run()`, bad process arguments or a bad environment variable. */
+export class SprocketConfigError extends Error {
+  override readonly name = 'SprocketConfigError';
+
+  /** The process exit status `run()` uses: 2 for bad arguments (as argparse), else 1. */
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
+
+export function isJobCanceledError(err: unknown): err is JobCanceledError {
+  return err instanceof Error && err.name === 'JobCanceledError';
+}
+
+export function isPredictTimeoutError(err: unknown): err is PredictTimeoutError {
+  return err instanceof Error && err.name === 'PredictTimeoutError';
+}
+
+/** How an error is reported in a failed job's `info.error`: `Name: message`. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return `Error: ${String(err)}`;
+}
