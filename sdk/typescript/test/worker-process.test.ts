@@ -142,7 +142,7 @@ describe('a TypeScript Sprocket worker against a real Gantry server', () => {
         expect(ended.status).toBe(200);
       }
       const file = path.join(worker.cwd, 'canceled.txt');
-      await until('predict to see the abort', async () => (existsSync(file) ? true : undefined), 30_000);
+      await until('predict to see the abort', async () => (existsSync(file) ? true : undefined), 20_000);
       expect(readFileSync(file, 'utf8')).toBe('JobCanceledError');
       const next = await submit('ts-main', { do: 'echo' });
       expect((await finished('ts-main', next)).status).toBe('done');
@@ -160,10 +160,20 @@ describe('a TypeScript Sprocket worker against a real Gantry server', () => {
     await until('health to turn 503', async () => ((await fetch(`${worker.url}/health`)).status === 503 ? true : undefined), 10_000, 50);
     const later = await submit('ts-term', { do: 'echo' });
     expect(await worker.exited).toBe(0);
-    expect(await status('ts-term', id)).toMatchObject({ status: 'done', outputs: { slept: 2500 } });
+    // The worker asked for a 1 s lease (two 0.5 s heartbeats) and kept it for 2.5 s: no retry was counted.
+    expect(await status('ts-term', id)).toMatchObject({ status: 'done', outputs: { slept: 2500 }, retries: 0 });
     expect((await status('ts-term', later)).status).toBe('pending');
     expect(readFileSync(path.join(worker.cwd, 'shutdown.txt'), 'utf8')).toBe('done');
     expect(existsSync(path.join(worker.cwd, '.shutdown_now'))).toBe(true);
+  });
+
+  it('fails a job whose predict outlives TERMINATION_GRACE_PERIOD_SECONDS - 1, then exits 0 to be restarted', async () => {
+    const worker = await deployAndStart('ts-timeout', { TERMINATION_GRACE_PERIOD_SECONDS: '2' });
+    const id = await submit('ts-timeout', { do: 'sleep', ms: 60_000 });
+    const job = await finished('ts-timeout', id);
+    expect(job).toMatchObject({ status: 'failed', info: { error: 'PredictTimeoutError: Prediction took longer than 1s' } });
+    expect(await worker.exited).toBe(0);
+    expect(existsSync(path.join(worker.cwd, '.fatal_error'))).toBe(true);
   });
 
   it('answers /health 503 (and /generate 503) until setup returns, then 200', async () => {
