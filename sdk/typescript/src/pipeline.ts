@@ -14,6 +14,7 @@ export interface PipelineDeps {
   predictTimeoutMs: number;
   /** Set while a job runs (drives /metrics and the busy answer of /generate). */
   setBusy(busy: boolean): void;
+  isBusy(): boolean;
 }
 
 export interface JobRequest {
@@ -52,16 +53,23 @@ async function downloadInputs(worker: Sprocket, payload: JsonObject, downloaded:
   for (const [key, value] of Object.entries(payload)) {
     if (typeof value !== 'string' || !value.startsWith('https://')) continue;
     const dst = `${INPUTS_DIR}/${inputName(value)}`;
+    const shown = withoutQuery(value);
     const res = await fetch(value, { redirect: 'follow' }).catch((err: Error) => {
-      throw new Error(`download of input "${key}" (${value}) failed: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      throw new Error(`download of input "${key}" (${shown}) failed: ${(err.cause as Error | undefined)?.message ?? err.message}`);
     });
-    if (!res.ok) throw new Error(`download of input "${key}" (${value}) answered HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`download of input "${key}" (${shown}) answered HTTP ${res.status}`);
     await mkdir(INPUTS_DIR, { recursive: true });
     downloaded.push(dst);
     await worker.processor.processInputFile(res, dst);
     inputs[key] = dst;
   }
   return inputs;
+}
+
+/** A URL as it may appear in errors and logs: its query may hold a signature, so it is left out. */
+function withoutQuery(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
 }
 
 /** The basename of the URL's path (never `.` or `..`). */

@@ -17,6 +17,9 @@ export interface QueueLoopDeps {
   onFatal(): void;
 }
 
+/** `info.error` is cut to this length, well inside the server's 4096-byte limit on `info`. */
+const MAX_ERROR_CHARS = 2000;
+
 /** Longest pause after a failed retrieve; failures back off from 0.5 s up to this. */
 const MAX_ERROR_PAUSE_MS = 5_000;
 
@@ -60,6 +63,8 @@ export async function runQueueJob(deps: QueueLoopDeps, job: ClaimedJob): Promise
     infoIntervalMs: deps.infoIntervalMs,
   });
   reporter.start();
+  // A direct /generate may be running (it can start while the long poll is out): one job at a time.
+  while (deps.pipeline.isBusy()) await sleep(20);
   setCurrentJob(reporter);
   const result = await handleJob(deps.pipeline, { requestId: id, payload: job.payload, mode: 'queue', controller, emitInfo: (i) => reporter.addInfo(i) })
     .then((outputs) => ({ outputs }), (error: unknown) => ({ error }))
@@ -78,7 +83,7 @@ async function report(deps: QueueLoopDeps, id: string, signal: AbortSignal, resu
     return;
   }
   deps.log.error(`Job ${id} failed`, result.error);
-  await deps.api.postStatus(id, 'failed', {}, { error: describeError(result.error) });
+  await deps.api.postStatus(id, 'failed', {}, { error: describeError(result.error).slice(0, MAX_ERROR_CHARS) });
   if (isPredictTimeoutError(result.error)) deps.onFatal();
 }
 

@@ -45,6 +45,7 @@ export class Runner {
       uploadFile: (id, file) => this.api.uploadFile(id, file),
       predictTimeoutMs: options.predictTimeoutMs,
       setBusy: (busy) => this.setBusy(busy),
+      isBusy: () => this.busy,
     };
   }
 

@@ -33,6 +33,7 @@ function deps(worker: Sprocket): PipelineDeps & { uploads: string[]; busyLog: bo
     busyLog,
     predictTimeoutMs: 10_000,
     setBusy: (busy) => busyLog.push(busy),
+    isBusy: () => busyLog.at(-1) === true,
     uploadFile: async (requestId, file) => {
       uploads.push(file.path);
       return `https://gantry.test/v1/storage/${requestId}-${file.name}`;

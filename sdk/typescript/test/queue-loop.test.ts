@@ -22,7 +22,7 @@ function loopDeps(fn: (args: JsonObject, ctx: PredictContext) => Promise<JsonObj
   let busy = false;
   const deps: QueueLoopDeps = {
     api,
-    pipeline: { worker: new FnWorker(fn), uploadFile: async () => 'unused', predictTimeoutMs: 10_000, setBusy: (b) => (busy = b) },
+    pipeline: { worker: new FnWorker(fn), uploadFile: async () => 'unused', predictTimeoutMs: 10_000, setBusy: (b) => (busy = b), isBusy: () => busy },
     heartbeatMs: 30,
     infoIntervalMs: 20,
     log,
@@ -63,6 +63,28 @@ describe('runQueueJob', () => {
     await runQueueJob(deps, { request_id: 'r1', payload: {} });
     expect(api.final('r1')).toBeUndefined();
     expect(log.lines.join('\n')).toMatch(/Job r1 stopped: .*not reporting it/);
+  });
+
+  it('waits for a running direct job before it starts the claimed one (one job at a time)', async () => {
+    const started: number[] = [];
+    const { deps, api } = loopDeps(async () => {
+      started.push(Date.now());
+      return {};
+    });
+    deps.pipeline.setBusy(true);
+    const freedAt = Date.now() + 150;
+    setTimeout(() => deps.pipeline.setBusy(false), 150);
+    await runQueueJob(deps, { request_id: 'r1', payload: {} });
+    expect(started[0]).toBeGreaterThanOrEqual(freedAt - 5);
+    expect(api.final('r1')?.status).toBe('done');
+  });
+
+  it('cuts a long error message so the failed update stays under the info limit', async () => {
+    const { deps, api } = loopDeps(async () => {
+      throw new Error('x'.repeat(10_000));
+    });
+    await runQueueJob(deps, { request_id: 'r1', payload: {} });
+    expect(String(api.final('r1')?.info?.error)).toHaveLength(2000);
   });
 
   it('fails a predict that outlives the timeout with a PredictTimeoutError and asks for a restart', async () => {
