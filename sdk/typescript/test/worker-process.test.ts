@@ -28,7 +28,7 @@ describe('a TypeScript Sprocket worker against a real Gantry server', () => {
     caBundle = writeCaBundle(dir, [inputs.caPem], [server.caFile!]);
   });
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.child.kill('SIGKILL')));
+    for (const w of workers) w.child.kill('SIGKILL');
     await inputs?.close();
     await server?.stop();
   });
@@ -154,14 +154,14 @@ describe('a TypeScript Sprocket worker against a real Gantry server', () => {
 
   it('on SIGTERM during a job, finishes it, claims nothing more, runs shutdown() and exits 0', async () => {
     const worker = await deployAndStart('ts-term');
-    const id = await submit('ts-term', { do: 'sleep', ms: 2500 });
+    const id = await submit('ts-term', { do: 'sleep', ms: 4000 });
     await until('the job to run', async () => ((await status('ts-term', id)).status === 'running' ? true : undefined));
     worker.child.kill('SIGTERM');
     await until('health to turn 503', async () => ((await fetch(`${worker.url}/health`)).status === 503 ? true : undefined), 10_000, 50);
     const later = await submit('ts-term', { do: 'echo' });
     expect(await worker.exited).toBe(0);
-    // The worker asked for a 1 s lease (two 0.5 s heartbeats) and kept it for 2.5 s: no retry was counted.
-    expect(await status('ts-term', id)).toMatchObject({ status: 'done', outputs: { slept: 2500 }, retries: 0 });
+    // The worker asked for a 1 s lease (two 0.5 s heartbeats) and kept it for 4 s: no retry was counted.
+    expect(await status('ts-term', id)).toMatchObject({ status: 'done', outputs: { slept: 4000 }, retries: 0 });
     expect((await status('ts-term', later)).status).toBe('pending');
     expect(readFileSync(path.join(worker.cwd, 'shutdown.txt'), 'utf8')).toBe('done');
     expect(existsSync(path.join(worker.cwd, '.shutdown_now'))).toBe(true);
