@@ -4,9 +4,15 @@ import type { ResolvedOptions } from './options.js';
 import type { FileOutput } from './sprocket.js';
 import type { JsonObject } from './types.js';
 
-/** What a status update came to: accepted (exactly 200), refused because the server no longer holds the
- * job for this worker (404 or 409: canceled, claim lost, already finished), or failed after 3 attempts. */
-export type UpdateOutcome = 'ok' | 'gone' | 'failed';
+/** The server no longer holds the job for this worker (404 or 409): canceled, claim lost, already ended. */
+export interface Refusal {
+  /** The server's error code, e.g. GANTRY_ERR_JOB_CANCELED or GANTRY_ERR_JOB_NOT_HELD. */
+  code: string | undefined;
+  message: string;
+}
+
+/** What a status update came to: accepted (exactly 200), refused (a `Refusal`), or failed after 3 attempts. */
+export type UpdateOutcome = 'ok' | 'failed' | Refusal;
 
 export type JobStatus = 'running' | 'done' | 'failed';
 
@@ -77,7 +83,7 @@ export class WorkerApi {
       const text = await bodyText(res);
       if (res.status === 404 || res.status === 409) {
         this.log.warn(`status update "${status}" for job ${requestId} refused (HTTP ${res.status}): ${text}`);
-        return 'gone';
+        return refusalOf(res.status, text);
       }
       this.log.warn(`status update "${status}" for job ${requestId} answered HTTP ${res.status}: ${text}`);
     } catch (err) {
@@ -113,6 +119,21 @@ function toJob(data: unknown): ClaimedJob | undefined {
   if (!isObject(data)) return undefined;
   if (typeof data.request_id !== 'string' || data.request_id === '') throw new Error('retrieve handed out a job without a request_id');
   return { request_id: data.request_id, payload: data.payload };
+}
+
+/** The refusal in Gantry's error format `{"error": {"message", "code", ...}}`, or the bare status. */
+function refusalOf(status: number, text: string): Refusal {
+  let error: unknown;
+  try {
+    error = (JSON.parse(text) as { error?: unknown }).error;
+  } catch {
+    error = undefined;
+  }
+  const e = isObject(error) ? error : {};
+  return {
+    code: typeof e.code === 'string' ? e.code : undefined,
+    message: typeof e.message === 'string' ? e.message : `HTTP ${status}`,
+  };
 }
 
 function uploadUrlOf(body: unknown): string {

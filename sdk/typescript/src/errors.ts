@@ -3,9 +3,19 @@
  * package.
  */
 
-/** The server no longer holds the job for this worker (canceled, or its claim was lost). */
+/**
+ * The job is no longer this worker's: the server canceled it (`code` GANTRY_ERR_JOB_CANCELED), its claim
+ * was lost or it already ended (GANTRY_ERR_JOB_NOT_HELD), or the HTTP client went away (no code).
+ */
 export class JobCanceledError extends Error {
   override readonly name = 'JobCanceledError';
+
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** `predict` ran longer than TERMINATION_GRACE_PERIOD_SECONDS - 1 seconds. */

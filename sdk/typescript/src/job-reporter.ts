@@ -1,4 +1,4 @@
-import type { UpdateOutcome } from './api-client.js';
+import type { Refusal, UpdateOutcome } from './api-client.js';
 import { assertInfo, type InfoSink } from './progress.js';
 import type { JsonObject } from './types.js';
 
@@ -6,7 +6,7 @@ export interface JobReporterOptions {
   /** Posts a `running` update (with `info`, or none for a plain heartbeat). */
   send(info: JsonObject | undefined): Promise<UpdateOutcome>;
   /** Called once when the server answers that it no longer holds the job for this worker. */
-  onGone(): void;
+  onGone(refusal: Refusal): void;
   heartbeatMs: number;
   infoIntervalMs: number;
 }
@@ -62,9 +62,9 @@ export class JobReporter implements InfoSink {
   private async sendOne(info: JsonObject | undefined): Promise<void> {
     if (this.gone) return;
     const outcome = await this.options.send(info).catch(() => 'failed' as const);
-    if (outcome !== 'gone') return;
+    if (typeof outcome !== 'object') return;
     this.gone = true;
     clearInterval(this.heartbeat);
-    this.options.onGone();
+    this.options.onGone(outcome);
   }
 }

@@ -58,7 +58,7 @@ export async function runQueueJob(deps: QueueLoopDeps, job: ClaimedJob): Promise
   const controller = new AbortController();
   const reporter = new JobReporter({
     send: (info) => deps.api.postStatus(id, 'running', {}, info),
-    onGone: () => controller.abort(new JobCanceledError(`the server no longer holds job ${id} for this worker (canceled, or its claim was lost)`)),
+    onGone: (refusal) => controller.abort(new JobCanceledError(`the server stopped job ${id}: ${refusal.message}`, refusal.code)),
     heartbeatMs: deps.heartbeatMs,
     infoIntervalMs: deps.infoIntervalMs,
   });

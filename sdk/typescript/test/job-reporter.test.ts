@@ -57,7 +57,7 @@ describe('JobReporter', () => {
   });
 
   it('calls onGone once when the server no longer holds the job, and sends nothing after', async () => {
-    const { reporter, sent, gone } = recordingReporter({ heartbeatMs: 30, answer: () => 'gone' });
+    const { reporter, sent, gone } = recordingReporter({ heartbeatMs: 30, answer: () => ({ code: 'GANTRY_ERR_JOB_CANCELED', message: 'canceled' }) });
     reporter.start();
     await sleep(200);
     reporter.addInfo({ late: true });

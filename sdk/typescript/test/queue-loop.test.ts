@@ -59,10 +59,10 @@ describe('runQueueJob', () => {
       (_args, ctx) =>
         new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ reason: (ctx.signal.reason as Error).name }), { once: true })),
     );
-    api.runningAnswer = 'gone';
+    api.runningAnswer = { code: 'GANTRY_ERR_JOB_NOT_HELD', message: 'its claim was lost' };
     await runQueueJob(deps, { request_id: 'r1', payload: {} });
     expect(api.final('r1')).toBeUndefined();
-    expect(log.lines.join('\n')).toMatch(/Job r1 stopped: .*not reporting it/);
+    expect(log.lines.join('\n')).toMatch(/Job r1 stopped: the server stopped job r1: its claim was lost; not reporting it/);
   });
 
   it('waits for a running direct job before it starts the claimed one (one job at a time)', async () => {
