@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startWorker } from './helpers/worker-process.js';
 
 /** How the worker process starts and ends without a server: argument errors, a missing name, RUN_AND_EXIT. */
-describe('the worker process', () => {
+describe('the worker process', { timeout: 60_000 }, () => {
   it('exits 2 with the usage for an unknown argument', async () => {
     const worker = await startWorker({ args: ['--bogus'], env: { TOGETHER_DEPLOYMENT_NAME: 'm' } });
     expect(await worker.exited).toBe(2);

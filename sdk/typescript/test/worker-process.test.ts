@@ -13,7 +13,7 @@ type Job = { status: string; outputs: Record<string, unknown> | null; info: Reco
  * each test deploys its own queue (min_replicas 0, so no replica of Gantry's competes) and starts the
  * test worker with the environment Gantry gives replicas.
  */
-describe('a TypeScript Sprocket worker against a real Gantry server', () => {
+describe('a TypeScript Sprocket worker against a real Gantry server', { timeout: 90_000 }, () => {
   let server: ServerProcess;
   let inputs: InputServer;
   let key: string;
@@ -40,7 +40,7 @@ describe('a TypeScript Sprocket worker against a real Gantry server', () => {
     until(`job ${id} to finish`, async () => {
       const s = await status(model, id);
       return s.status === 'done' || s.status === 'failed' ? s : undefined;
-    });
+    }, 60_000);
 
   async function deployAndStart(model: string, env: Record<string, string> = {}, args?: string[]): Promise<WorkerProcess> {
     const created = await call('POST', '/v1/deployments', {
