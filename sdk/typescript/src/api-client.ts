@@ -4,10 +4,17 @@ import type { ResolvedOptions } from './options.js';
 import type { FileOutput } from './sprocket.js';
 import type { JsonObject } from './types.js';
 
-/** The server no longer holds the job for this worker (404 or 409): canceled, claim lost, already ended. */
+/**
+ * The codes with which Gantry says a job is no longer this worker's: canceled while it ran, claim lost
+ * (or the job already ended), or the job is gone. Any other refusal (a 409 state conflict, a 404 route)
+ * counts as a failed attempt.
+ */
+export const REFUSAL_CODES: ReadonlySet<string> = new Set(['GANTRY_ERR_JOB_CANCELED', 'GANTRY_ERR_JOB_NOT_HELD', 'GANTRY_ERR_JOB_NOT_FOUND']);
+
+/** The server no longer holds the job for this worker (one of REFUSAL_CODES). */
 export interface Refusal {
-  /** The server's error code, e.g. GANTRY_ERR_JOB_CANCELED or GANTRY_ERR_JOB_NOT_HELD. */
-  code: string | undefined;
+  /** The server's error code, one of REFUSAL_CODES. */
+  code: string;
   message: string;
 }
 
@@ -81,9 +88,10 @@ export class WorkerApi {
       const res = await this.fetch(`${this.options.apiBase}/internal/v1/videos/status`, { method: 'POST', headers: this.headers(), body });
       if (res.status === 200) return 'ok';
       const text = await bodyText(res);
-      if (res.status === 404 || res.status === 409) {
-        this.log.warn(`status update "${status}" for job ${requestId} refused (HTTP ${res.status}): ${text}`);
-        return refusalOf(res.status, text);
+      const refusal = refusalOf(text);
+      if (refusal) {
+        this.log.warn(`status update "${status}" for job ${requestId} refused (HTTP ${res.status}): ${refusal.message}`);
+        return refusal;
       }
       this.log.warn(`status update "${status}" for job ${requestId} answered HTTP ${res.status}: ${text}`);
     } catch (err) {
@@ -121,19 +129,16 @@ function toJob(data: unknown): ClaimedJob | undefined {
   return { request_id: data.request_id, payload: data.payload };
 }
 
-/** The refusal in Gantry's error format `{"error": {"message", "code", ...}}`, or the bare status. */
-function refusalOf(status: number, text: string): Refusal {
+/** A refusal in Gantry's error format `{"error": {"message", "code", ...}}` with one of REFUSAL_CODES. */
+function refusalOf(text: string): Refusal | undefined {
   let error: unknown;
   try {
     error = (JSON.parse(text) as { error?: unknown }).error;
   } catch {
-    error = undefined;
+    return undefined;
   }
-  const e = isObject(error) ? error : {};
-  return {
-    code: typeof e.code === 'string' ? e.code : undefined,
-    message: typeof e.message === 'string' ? e.message : `HTTP ${status}`,
-  };
+  if (!isObject(error) || typeof error.code !== 'string' || !REFUSAL_CODES.has(error.code)) return undefined;
+  return { code: error.code, message: typeof error.message === 'string' ? error.message : error.code };
 }
 
 function uploadUrlOf(body: unknown): string {

@@ -74,10 +74,13 @@ describe('WorkerApi', () => {
     expect(JSON.parse(g.seen[3]!.body).info).toEqual({ step: 1 });
   });
 
-  it('gives up after 3 attempts that are not 200', async () => {
+  it('gives up after 3 attempts that are not 200; a 409 without a job code is such an attempt', async () => {
     const g = await fakeGantry(() => [503, {}]);
     expect(await apiFor(g.base).postStatus('r1', 'failed', {}, { error: 'x' })).toBe('failed');
     expect(g.seen).toHaveLength(3);
+    const conflict = await fakeGantry(() => [409, { error: { message: 'retry', code: 'GANTRY_ERR_STATE_CONFLICT' } }]);
+    expect(await apiFor(conflict.base).postStatus('r1', 'running')).toBe('failed');
+    expect(conflict.seen).toHaveLength(3);
   });
 
   it('uploads a FileOutput through upload-request and a PUT, and returns the storage URL', async () => {
