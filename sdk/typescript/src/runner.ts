@@ -164,9 +164,14 @@ function portOf(server: Server): number {
   return typeof address === 'object' && address ? address.port : 0;
 }
 
+/** How long answers still being written get before the remaining connections are cut. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Stops listening; idle keep-alive connections close at once, busy ones get CLOSE_GRACE_MS to finish. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   });
 }
