@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isObject } from './json.js';
 import type { Logger } from './log.js';
 import type { ResolvedOptions } from './options.js';
 import type { FileOutput } from './sprocket.js';
@@ -146,10 +147,6 @@ function uploadUrlOf(body: unknown): string {
   const url = isObject(uploadUrl) ? uploadUrl.url : undefined;
   if (typeof url !== 'string') throw new Error('upload-request answered without upload_url.url');
   return url;
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function bodyText(res: Response): Promise<string> {

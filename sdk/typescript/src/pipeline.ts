@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isObject } from './api-client.js';
+import { isObject } from './json.js';
 import { PredictTimeoutError } from './errors.js';
 import { FileOutput, type Sprocket } from './sprocket.js';
 import type { JsonObject, PredictContext, PredictMode } from './types.js';

@@ -1,4 +1,4 @@
-import { isObject } from './api-client.js';
+import { isObject } from './json.js';
 import type { JsonObject } from './types.js';
 
 /** The largest `info` an update may carry, as JSON (compat.md §8.3). */
