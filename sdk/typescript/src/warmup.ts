@@ -8,7 +8,7 @@ import type { JsonObject } from './types.js';
  * over; otherwise on each `warmupInputs` entry once. Inputs go straight to `predict` (no download, finalize
  * or upload). Prints `===predict times===: [...]` when anything ran.
  */
-export async function runWarmup(worker: Sprocket, runAndExit: number): Promise<void> {
+export async function runWarmup(worker: Sprocket, runAndExit: number, print: (line: string) => void = console.log): Promise<void> {
   const base: JsonObject[] = worker.warmupInputs;
   const inputs = runAndExit > 0 ? Array.from({ length: runAndExit }, () => (base.length ? base : [{}])).flat() : base;
   const times: number[] = [];
@@ -18,5 +18,5 @@ export async function runWarmup(worker: Sprocket, runAndExit: number): Promise<v
     await worker.predict({ ...args }, { requestId: randomUUID(), mode: 'warmup', signal: controller.signal, emitInfo: assertInfo });
     times.push(Math.round(performance.now() - start) / 1000);
   }
-  if (times.length) console.log(`===predict times===: [${times.join(', ')}]`);
+  if (times.length) print(`===predict times===: [${times.join(', ')}]`);
 }
