@@ -4,7 +4,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'sdk/python/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'sdk/python/**', 'sdk/typescript/dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts', 'cli/**/*.ts'],
+    files: ['src/**/*.ts', 'cli/**/*.ts', 'sdk/typescript/src/**/*.ts'],
     rules: { '@typescript-eslint/explicit-module-boundary-types': 'error' },
   },
 );

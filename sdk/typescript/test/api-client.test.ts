@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerApi } from '../src/api-client.js';
+import { resolveOptions } from '../src/options.js';
+import { FileOutput } from '../src/sprocket.js';
+import { recordingLogger } from './doubles/fake-worker-api.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A stand-in for Gantry's internal API: `answer` gives status and body per request, in order. */
+async function fakeGantry(answer: (req: Seen) => [number, unknown]): Promise<{ base: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const entry = { method: req.method!, url: req.url!, headers: req.headers, body };
+      seen.push(entry);
+      const [status, reply] = answer(entry);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen };
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+const apiFor = (base: string, key?: string) =>
+  new WorkerApi(resolveOptions({ argv: [], env: { TOGETHER_DEPLOYMENT_NAME: 'dep', TOGETHER_API_BASE_URL: base, ...(key ? { TOGETHER_API_KEY: key } : {}) } }), recordingLogger());
+
+describe('WorkerApi', () => {
+  it('long-polls retrieve with the protocol query and headers, and reads {"data": null} as no job', async () => {
+    const g = await fakeGantry(() => [200, { data: null }]);
+    expect(await apiFor(g.base, 'tok').retrieve(1.5)).toBeUndefined();
+    const req = g.seen[0]!;
+    const query = new URL(req.url, g.base).searchParams;
+    expect(Object.fromEntries(query)).toMatchObject({ timeout: '5s', model: 'dep', claim_timeout: '90' });
+    expect(query.get('hostname')).toBeTruthy();
+    expect(req.headers).toMatchObject({ authorization: 'Bearer tok', 'x-idle-time': '1.500' });
+    expect(req.headers['user-agent']).toMatch(/sprocket-ts\/\S+ dep\/unknown$/);
+  });
+
+  it('returns the job handed out, and refuses a body that is not a JSON object', async () => {
+    const answers: [number, unknown][] = [[200, { data: { request_id: 'r1', payload: { a: 1 }, extra: true } }], [200, ['not', 'an', 'object']]];
+    const g = await fakeGantry(() => answers.shift()!);
+    const api = apiFor(g.base);
+    expect(await api.retrieve(0)).toEqual({ request_id: 'r1', payload: { a: 1 } });
+    await expect(api.retrieve(0)).rejects.toThrow(/non-object/);
+    expect(g.seen[0]!.headers.authorization).toBe('Bearer None');
+  });
+
+  it('posts a status update up to 3 times until exactly 200, and reads a 409 as a refusal with its code', async () => {
+    const answers: [number, unknown][] = [[500, {}], [201, {}], [200, { status: 'ok' }]];
+    const g = await fakeGantry(() => answers.shift() ?? [409, { error: { message: 'job r1 was canceled; stop working on it', code: 'GANTRY_ERR_JOB_CANCELED' } }]);
+    const api = apiFor(g.base);
+    expect(await api.postStatus('r1', 'done', { out: 1 })).toBe('ok');
+    expect(g.seen).toHaveLength(3);
+    expect(JSON.parse(g.seen[0]!.body)).toEqual({ model: 'dep', request_id: 'r1', status: 'done', payload: { out: 1 } });
+    expect(await api.postStatus('r1', 'running', {}, { step: 1 })).toEqual({ code: 'GANTRY_ERR_JOB_CANCELED', message: 'job r1 was canceled; stop working on it' });
+    expect(g.seen).toHaveLength(4);
+    expect(JSON.parse(g.seen[3]!.body).info).toEqual({ step: 1 });
+  });
+
+  it('gives up after 3 attempts that are not 200; a 409 without a job code is such an attempt', async () => {
+    const g = await fakeGantry(() => [503, {}]);
+    expect(await apiFor(g.base).postStatus('r1', 'failed', {}, { error: 'x' })).toBe('failed');
+    expect(g.seen).toHaveLength(3);
+    const conflict = await fakeGantry(() => [409, { error: { message: 'retry', code: 'GANTRY_ERR_STATE_CONFLICT' } }]);
+    expect(await apiFor(conflict.base).postStatus('r1', 'running')).toBe('failed');
+    expect(conflict.seen).toHaveLength(3);
+  });
+
+  it('uploads a FileOutput through upload-request and a PUT, and returns the storage URL', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sprocket-upload-'));
+    writeFileSync(path.join(dir, 'out.bin'), 'bytes!');
+    let base = '';
+    const g = await fakeGantry((req) => (req.method === 'POST' ? [200, { upload_url: { url: `${base}/signed-put?sig=1`, method: 'PUT' } }] : [200, {}]));
+    base = g.base;
+    const url = await apiFor(g.base, 'tok').uploadFile('r1', new FileOutput(path.join(dir, 'out.bin')));
+    expect(url).toBe(`${g.base}/v1/storage/r1-out.bin`);
+    expect(JSON.parse(g.seen[0]!.body)).toEqual({ filename: 'r1-out.bin' });
+    expect([g.seen[1]!.method, g.seen[1]!.url, g.seen[1]!.body]).toEqual(['PUT', '/signed-put?sig=1', 'bytes!']);
+    expect(g.seen[1]!.headers.authorization).toBeUndefined();
+  });
+});
