@@ -25,6 +25,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
 import { StorageService } from './storage/storage-service.js';
+import { PythonSdkWheel } from './sdk-index/python-wheel.js';
 
 export interface BuildDepsOptions {
   logger?: Logger;
@@ -45,6 +46,7 @@ export interface DataPaths {
   multipart: string;
   tls: string;
   adminKey: string;
+  sdkWheels: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -56,6 +58,7 @@ export function dataPaths(dataDir: string): DataPaths {
     multipart: path.join(dataDir, 'multipart'),
     tls: path.join(dataDir, 'tls'),
     adminKey: path.join(dataDir, 'admin-key'),
+    sdkWheels: path.join(dataDir, 'sdk', 'python'),
   };
 }
 
@@ -90,6 +93,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   });
   const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
+  const pythonSdk = new PythonSdkWheel({ sdkDir: PYTHON_SDK_DIR, cacheDir: paths.sdkWheels, logger });
   return {
     config,
     logger,
@@ -116,6 +120,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     requestStats: new RequestStats(clock),
     publicUrl,
     queue,
+    pythonSdk,
     lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue],
   };
 }
