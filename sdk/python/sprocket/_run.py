@@ -20,6 +20,8 @@ from . import _config
 from ._pipeline import INPUTS_DIR
 from ._queue import run_queue_worker
 from ._server import MetricsAccessFilter, build_app
+from ._torchrun import TorchRunSprocket
+from ._torchrun_child import run_child
 from ._types import InputOutputProcessor, is_async
 
 logger = logging.getLogger("sprocket")
@@ -64,7 +66,7 @@ class Runner:
         self.name = name
         self.predict_path = predict_path
         self.config = _config.Config(name=name)
-        self.processor = getattr(type(sprocket), "processor", InputOutputProcessor)()
+        self.processor = getattr(sprocket, "processor", InputOutputProcessor)()
         self.send_claim_timeout = is_async(sprocket)
         self.healthy = False
         self.busy = False
@@ -178,8 +180,11 @@ def run(sprocket: Any, name: str | None = None, use_torchrun: bool = False, pred
             pass
     if inspect.isclass(sprocket):
         sprocket = sprocket()
-    if os.environ.get("LOCAL_RANK") is not None or use_torchrun:
-        raise NotImplementedError("torchrun mode (use_torchrun=True) is not implemented yet in Gantry's sprocket")
+    if os.environ.get("LOCAL_RANK") is not None:
+        run_child(sprocket)  # a rank started by torchrun
+        return
+    if use_torchrun:
+        sprocket = TorchRunSprocket(sprocket)
     Runner(sprocket, name, predict_path).run()
 
 
