@@ -20,6 +20,7 @@ from . import _config
 from ._pipeline import INPUTS_DIR
 from ._queue import run_queue_worker
 from ._server import MetricsAccessFilter, build_app
+from ._starting import StartingResponder
 from ._torchrun import TorchRunSprocket
 from ._torchrun_child import run_child
 from ._types import InputOutputProcessor, is_async
@@ -115,8 +116,13 @@ class Runner:
         self.internal_client = self.config.internal_client()
         self.external_client = self.config.external_client()
         self.download_client = self.config.download_client()
+        starting = StartingResponder(args.port).start()
         try:
-            if await self._setup_and_warmup():
+            warmup_only = await self._setup_and_warmup()
+        finally:
+            sock = starting.stop()
+        try:
+            if warmup_only:
                 _config.touch(_config.SHUTDOWN_REQUESTED)
                 return 0
             if self.stopping:  # SIGTERM arrived during setup
@@ -139,12 +145,13 @@ class Runner:
             app = build_app(self, self.predict_path, lifespan)
             config = uvicorn.Config(app, host="0.0.0.0", port=args.port, lifespan="on")
             self.server = _Server(config)
-            await self.server.serve()
+            await self.server.serve(sockets=[sock])
             if not self.stopping:
                 # uvicorn stopped on its own (e.g. the port was taken): stop the queue too.
                 await self.handle_shutdown()
             return 0
         finally:
+            sock.close()
             for client in (self.internal_client, self.external_client, self.download_client):
                 await client.aclose()
 
