@@ -72,6 +72,7 @@ class TorchRunSprocket(AsyncSprocket):
         self.proc: subprocess.Popen | None = None
         self.server: asyncio.AbstractServer | None = None
         self.stopping = False
+        self.owing: set[int] = set()  # ranks that have not finished the job last sent to them
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -121,25 +122,34 @@ class TorchRunSprocket(AsyncSprocket):
 
     # -- jobs --------------------------------------------------------------------------------
     async def predict(self, args: dict) -> dict:
+        await self._drain_abandoned()
         frame = encode(args)
         for writer in self.writers:
             writer.write(frame)
         await asyncio.gather(*(w.drain() for w in self.writers))
-        finished: set[int] = set()
+        self.owing = set(range(self.world_size))
         result, error = None, None
-        while len(finished) < self.world_size:
+        while self.owing:
             msg = await self._next()
             if msg.type == OUTPUT and msg.arg:
                 result = msg.arg
             elif msg.type == ERROR:
                 error = msg.arg
             elif msg.type == PREDICT_DONE:
-                finished.add(msg.rank)
+                self.owing.discard(msg.rank)
         if error is not None:
             raise error
         if result is None:
             raise Exception("all ranks returned None")
         return result
+
+    async def _drain_abandoned(self) -> None:
+        """A job whose predict was cancelled (canceled by the server) left ranks still working on it:
+        their late messages belong to that job, not the next one, so they are read and dropped first."""
+        while self.owing:
+            msg = await self._next()
+            if msg.type == PREDICT_DONE:
+                self.owing.discard(msg.rank)
 
     # -- messages ----------------------------------------------------------------------------
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

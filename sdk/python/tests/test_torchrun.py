@@ -29,6 +29,9 @@ class Ranked(sprocket.Sprocket):
             raise ValueError(f"rank {self.rank} failed")
         if args.get("exit_rank") == self.rank:
             os._exit(3)
+        if args.get("sleep"):
+            import time
+            time.sleep(args["sleep"])
         if self.rank != 0:
             return None
         return {"rank": self.rank, "world": int(os.environ["WORLD_SIZE"]), "echo": args.get("x")}
@@ -97,6 +100,18 @@ def test_a_rank_dying_fails_the_job_and_the_worker_exits(gantry, start_worker, t
     assert final["status"] == "failed"
     assert "Worker crashed for this input!" in final["info"]["error"] or "torchrun exited" in final["info"]["error"]
     assert w.proc.wait(30) == 0  # fatal: the worker SIGTERMs itself and exits 0, for the platform to restart
+
+
+def test_a_canceled_job_leaves_the_ranks_in_step_for_the_next_one(gantry, start_worker, torchrun_path):
+    w = start_worker(TORCHRUN_WORKER, env={"PATH": torchrun_path, "WORLD_SIZE": "2", "GANTRY_SPROCKET_HEARTBEAT_SECONDS": "0.3"})
+    w.wait_healthy(timeout=30)
+    gantry.submit("c1", {"tag": "c1", "sleep": 2, "x": "old"})
+    wait_for(lambda: [u for u in gantry.updates_for("c1") if u["status"] == "running"], timeout=20)
+    gantry.cancel("c1")
+    gantry.submit("c2", {"tag": "c2", "x": "new"})
+    final = wait_for(lambda: gantry.terminal("c2"), timeout=30)
+    assert final["payload"] == {"rank": 0, "world": 2, "echo": "new"}  # not the canceled job's late output
+    assert gantry.terminal("c1") is None
 
 
 def test_sigterm_stops_torchrun_and_exits_0(gantry, start_worker, torchrun_path):
