@@ -93,11 +93,9 @@ class Runner:
         code = asyncio.run(self.main(args))
         sys.exit(code)
 
-    async def _setup_and_warmup(self) -> bool:
-        """Returns True when RUN_AND_EXIT asks to exit after warmup."""
+    async def _setup_and_warmup(self, run_and_exit: int) -> None:
         await _maybe_await(self.sprocket.setup())
         print(f"===cold start time===: {time.time() - _config.PROCESS_START_TIME:.2f}s", flush=True)
-        run_and_exit = int(os.environ.get("RUN_AND_EXIT", "0") or "0")
         warmup = list(getattr(self.sprocket, "warmup_inputs", None) or [])
         if run_and_exit:
             warmup = (warmup or [{}]) * run_and_exit
@@ -108,7 +106,6 @@ class Runner:
             times.append(round(time.time() - start, 3))
         if times:
             print(f"===predict times===: {times}", flush=True)
-        return bool(run_and_exit)
 
     async def main(self, args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -116,44 +113,52 @@ class Runner:
         self.internal_client = self.config.internal_client()
         self.external_client = self.config.external_client()
         self.download_client = self.config.download_client()
-        starting = StartingResponder(args.port).start()
+        run_and_exit = int(os.environ.get("RUN_AND_EXIT", "0") or "0")
+        # A warmup-only run (jig build --warmup) serves nothing, so it binds no port.
+        starting = None if run_and_exit else StartingResponder(args.port).start()
+        sock = None
         try:
-            warmup_only = await self._setup_and_warmup()
-        finally:
-            sock = starting.stop()
-        try:
-            if warmup_only:
+            try:
+                await self._setup_and_warmup(run_and_exit)
+            finally:
+                sock = starting.stop() if starting is not None else None
+            if run_and_exit:
                 _config.touch(_config.SHUTDOWN_REQUESTED)
                 return 0
             if self.stopping:  # SIGTERM arrived during setup
                 await self.handle_shutdown()
                 return 0
-            if args.queue:
-                logger.info("Starting in queue mode with HTTP server")
-                self.queue_task = asyncio.create_task(run_queue_worker(self))
-            else:
-                logger.info("Starting HTTP server only")
-            self.healthy = True
-
-            @contextlib.asynccontextmanager
-            async def lifespan(app):
-                try:
-                    yield
-                finally:
-                    await self.handle_shutdown()
-
-            app = build_app(self, self.predict_path, lifespan)
-            config = uvicorn.Config(app, host="0.0.0.0", port=args.port, lifespan="on")
-            self.server = _Server(config)
-            await self.server.serve(sockets=[sock])
-            if not self.stopping:
-                # uvicorn stopped on its own (e.g. the port was taken): stop the queue too.
-                await self.handle_shutdown()
+            await self._serve(args, sock)
             return 0
         finally:
-            sock.close()
+            if sock is not None:
+                sock.close()
             for client in (self.internal_client, self.external_client, self.download_client):
                 await client.aclose()
+
+    async def _serve(self, args: argparse.Namespace, sock: Any) -> None:
+        """The queue loop (with --queue) and uvicorn on the socket bound before setup, until shutdown."""
+        if args.queue:
+            logger.info("Starting in queue mode with HTTP server")
+            self.queue_task = asyncio.create_task(run_queue_worker(self))
+        else:
+            logger.info("Starting HTTP server only")
+        self.healthy = True
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            try:
+                yield
+            finally:
+                await self.handle_shutdown()
+
+        app = build_app(self, self.predict_path, lifespan)
+        config = uvicorn.Config(app, host="0.0.0.0", port=args.port, lifespan="on")
+        self.server = _Server(config)
+        await self.server.serve(sockets=[sock])
+        if not self.stopping:
+            # uvicorn stopped on its own: stop the queue too.
+            await self.handle_shutdown()
 
     async def handle_shutdown(self) -> None:
         if getattr(self, "_shutdown_done", False):
