@@ -34,7 +34,8 @@ const SOURCE_FILES = /^(pyproject\.toml|README\.md|sprocket\/[\w/]+\.py)$/;
 
 /**
  * Gantry's `sprocket` as a wheel (compat.md §8.30), built with `pip wheel --no-deps` from a copy of the
- * SDK's sources and cached under the data dir by a hash of those sources, so a changed SDK is rebuilt and
+ * SDK's sources (with the interpreter's own setuptools when it can, else in pip's isolated build
+ * environment, which fetches setuptools from the configured index) and cached under the data dir by a hash of those sources, so a changed SDK is rebuilt and
  * an unchanged one never is. One build at a time: concurrent callers share it; a failed build is retried
  * by the next call.
  */
@@ -78,13 +79,28 @@ export class PythonSdkWheel {
     const src = path.join(work, 'src');
     for (const file of files) await cp(path.join(this.options.sdkDir, file), path.join(src, file));
     const python = this.options.pythonBin ?? 'python3';
-    const args = ['-m', 'pip', 'wheel', '--no-deps', '--disable-pip-version-check', '--quiet', '--wheel-dir', path.join(work, 'dist'), src];
+    const isolation = (await canBuildInPlace(python)) ? ['--no-build-isolation'] : [];
+    const args = ['-m', 'pip', 'wheel', '--no-deps', '--disable-pip-version-check', '--quiet', ...isolation, '--wheel-dir', path.join(work, 'dist'), src];
     try {
       await run(python, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') || String(err);
       throw new Error(`"${python} -m pip wheel" failed for ${this.options.sdkDir}: ${detail}`, { cause: err });
     }
+  }
+}
+
+/**
+ * Whether the interpreter can build a wheel without fetching setuptools from an index (build isolation
+ * does, which an offline server cannot): setuptools 70.1+ builds wheels itself, older ones need `wheel`.
+ */
+async function canBuildInPlace(python: string): Promise<boolean> {
+  const probe = 'import setuptools\ntry:\n    import setuptools.command.bdist_wheel\nexcept ImportError:\n    import wheel';
+  try {
+    await run(python, ['-c', probe], { timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -8,9 +8,11 @@ import { createLogger } from '../../../src/shared/logger.js';
 
 /**
  * A stand-in interpreter for `python3 -m pip wheel … --wheel-dir DIR SRC`: it logs each call and writes
- * a wheel named after SRC's version, or fails with a message when SRC holds a file named FAIL.
+ * a wheel named after SRC's version, or fails with a message when SRC holds a file named FAIL. The
+ * setuptools probe (`-c …`) succeeds when a file named HAS_SETUPTOOLS sits beside it.
  */
 const FAKE_PYTHON = `#!/bin/sh
+if [ "$1" = "-c" ]; then test -f "$(dirname "$0")/HAS_SETUPTOOLS"; exit $?; fi
 echo "$@" >> "$(dirname "$0")/calls.log"
 while [ "$1" != "--wheel-dir" ]; do shift; done
 dir="$2"; src="$3"
@@ -51,6 +53,7 @@ describe('PythonSdkWheel', () => {
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(calls()).toHaveLength(1);
     expect(calls()[0]).toContain('-m pip wheel --no-deps');
+    expect(calls()[0]).not.toContain('--no-build-isolation'); // no usable setuptools: pip's isolated build
     expect(calls()[0]).not.toContain(sdkDir); // built from a copy: nothing is written into the SDK
     const again = new PythonSdkWheel({ sdkDir, cacheDir: path.join(root, 'cache'), pythonBin: python, logger: createLogger({ level: 'silent' }) });
     expect(await again.get()).toEqual(a);
@@ -74,6 +77,12 @@ describe('PythonSdkWheel', () => {
     rmSync(path.join(sdkDir, 'sprocket', 'FAIL.py'));
     expect((await wheel.get()).filename).toBe('sprocket-1.0-py3-none-any.whl');
     expect(calls()).toHaveLength(2);
+  });
+
+  it('builds without isolation (offline) when the interpreter has a setuptools that builds wheels', async () => {
+    writeFileSync(path.join(root, 'HAS_SETUPTOOLS'), '');
+    await wheel.get();
+    expect(calls()[0]).toContain('--no-build-isolation');
   });
 
   it('names a missing interpreter', async () => {
