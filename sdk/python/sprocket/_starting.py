@@ -16,22 +16,25 @@ import threading
 MAX_HEAD = 65536
 
 
-def _response(status: str, body: bytes, content_type: str) -> bytes:
+def _response(status: str, body: bytes, content_type: str, head_only: bool) -> bytes:
     head = (
         f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
         "connection: close\r\n\r\n"
     )
-    return head.encode() + body
+    return head.encode() + (b"" if head_only else body)
 
 
 def answer_for(request_line: str) -> bytes:
     parts = request_line.split(" ")
+    head_only = parts[0] == "HEAD"
     path = parts[1].split("?")[0] if len(parts) > 1 else ""
     if path == "/health":
-        return _response("503 Service Unavailable", json.dumps({"status": "unhealthy"}).encode(), "application/json")
+        body = json.dumps({"status": "unhealthy"}).encode()
+        return _response("503 Service Unavailable", body, "application/json", head_only)
     if path == "/metrics":
-        return _response("200 OK", b"requests_inflight 0.0", "text/plain; charset=utf-8")
-    return _response("503 Service Unavailable", json.dumps({"error": "Worker is starting"}).encode(), "application/json")
+        return _response("200 OK", b"requests_inflight 0.0", "text/plain; charset=utf-8", head_only)
+    body = json.dumps({"error": "Worker is starting"}).encode()
+    return _response("503 Service Unavailable", body, "application/json", head_only)
 
 
 class StartingResponder:

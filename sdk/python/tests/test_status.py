@@ -73,3 +73,4 @@ def test_status_body_shape():
     assert b'"info": {"error": "e"}' in status_body("m", "r", "failed", {}, {"error": "e"})
     with pytest.raises(TypeError):
         status_body("m", "r", "done", {"b": b"bytes"}, None)
+
