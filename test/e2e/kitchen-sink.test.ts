@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
@@ -53,15 +53,18 @@ function deployBody(): Record<string, unknown> {
 describe('the kitchen-sink example on the embedded default', () => {
   let server: ServerProcess;
   let key: string;
+  let dataDir: string;
   const call = <T = Record<string, unknown>>(method: string, url: string, body?: unknown) => callApi<T>(server, key, method, url, body);
 
   beforeAll(async () => {
-    server = await startServerProcess(mkdtempSync(path.join(tmpdir(), 'gantry-e2e-kitchen-')));
+    dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-e2e-kitchen-'));
+    server = await startServerProcess(dataDir);
     key = server.printedAdminKey!;
   });
   afterAll(async () => {
     await call('DELETE', `/v1/deployments/${NAME}`);
     await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function createVolume(): Promise<void> {
