@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import shutil
+import tempfile
 import time
 
 import sprocket
@@ -26,6 +28,8 @@ class KitchenSink(sprocket.Sprocket):
         self.mode = os.environ.get("KITCHEN_MODE", "plain")
         token = os.environ.get("KITCHEN_TOKEN", "")
         self.token_digest = hashlib.sha256(token.encode()).hexdigest()[:16] if token else None
+        # Reports are written outside the project directory (which may be read-only, or a checkout).
+        self.out_dir = pathlib.Path(tempfile.mkdtemp(prefix="kitchen-sink-"))
 
     def predict(self, args: dict) -> dict:
         name = pathlib.PurePosixPath(str(args.get("file", "recipe.txt"))).name  # no escaping the volume
@@ -39,9 +43,12 @@ class KitchenSink(sprocket.Sprocket):
             lines.extend(line)
             sprocket.emit_info({"progress": round(step / steps, 3), "step": step, "of": steps})
             time.sleep(pause)
-        report = sprocket.FileOutput(f"report-{name}")
+        report = sprocket.FileOutput(self.out_dir / f"report-{name}")
         report.write_text(f"mode={self.mode}\n" + "\n".join(f"{i + 1}. {line.upper()}" for i, line in enumerate(lines)) + "\n")
         return {"file": name, "lines": len(lines), "mode": self.mode, "token_sha256": self.token_digest, "report": report}
+
+    def shutdown(self) -> None:
+        shutil.rmtree(self.out_dir, ignore_errors=True)
 
     @staticmethod
     def _spread(lines: list[str], steps: int) -> list[list[str]]:
