@@ -25,6 +25,7 @@ MAX_INFO_BYTES = 4096
 
 _lock = threading.Lock()
 _current: "JobReporter | None" = None
+_forward: "Callable[[dict], None] | None" = None
 
 
 def _set_current(reporter: "JobReporter | None") -> None:
@@ -63,9 +64,18 @@ def emit_info(info: dict) -> None:
     if len(encoded) > MAX_INFO_BYTES:
         raise ValueError(f"info is {len(encoded)} bytes of JSON; the limit is {MAX_INFO_BYTES}")
     with _lock:
-        reporter = _current
+        reporter, forward = _current, _forward
     if reporter is not None:
         reporter.add_info(info)
+    elif forward is not None:
+        forward(info)
+
+
+def set_info_forwarder(forward: "Callable[[dict], None] | None") -> None:
+    """In a torchrun rank: send emitted info to the parent, which reports it for the job."""
+    global _forward
+    with _lock:
+        _forward = forward
 
 
 def emit(info: dict) -> None:

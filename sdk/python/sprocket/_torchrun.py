@@ -9,6 +9,8 @@ queue loop, downloads, finalize and uploads. It listens on the unix socket `/tmp
 Wire format, both ways, as `multiprocessing.connection` frames it (children use its `Client`): a 4-byte
 big-endian signed length (or -1 then an 8-byte unsigned length for 2^31 bytes and more), then a pickle.
 Children send `ChildMsg(rank, type, arg)`; the parent sends the job's inputs dict to every rank.
+Gantry adds the type `info`: `emit_info()` in a rank (rank 0, as the docs advise) reaches the parent,
+which reports it for the running job.
 
 The SDK itself needs no torch: it only relays jobs between the parent and the ranks. Ranks talk to each
 other through whatever the user's code sets up from the torchrun variables (usually
@@ -27,12 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _config
+from ._progress import emit_info
 from ._types import AsyncSprocket, InputOutputProcessor
 
 logger = logging.getLogger("sprocket")
 
 SETUP_START, SETUP_ERROR, SETUP_DONE = "setup_start", "setup_error", "setup_done"
 ERROR, OUTPUT, PREDICT_DONE = "error", "output", "predict_done"
+INFO = "info"  # Gantry: emit_info() called in a rank, reported by the parent for the running job
 DISCONNECTED = "disconnected"  # parent-side only: a rank's connection ended
 CRASHED = "Worker crashed for this input!"
 
@@ -135,6 +139,8 @@ class TorchRunSprocket(AsyncSprocket):
                 result = msg.arg
             elif msg.type == ERROR:
                 error = msg.arg
+            elif msg.type == INFO:
+                emit_info(msg.arg)
             elif msg.type == PREDICT_DONE:
                 self.owing.discard(msg.rank)
         if error is not None:

@@ -12,7 +12,8 @@ from multiprocessing.connection import Client, Connection
 from typing import Any
 
 from . import _config
-from ._torchrun import ERROR, OUTPUT, PREDICT_DONE, SETUP_DONE, SETUP_ERROR, SETUP_START, ChildMsg
+from ._progress import set_info_forwarder
+from ._torchrun import ERROR, INFO, OUTPUT, PREDICT_DONE, SETUP_DONE, SETUP_ERROR, SETUP_START, ChildMsg
 
 logger = logging.getLogger("sprocket")
 
@@ -74,6 +75,7 @@ def run_child(sprocket: Any) -> None:
     logging.basicConfig(level=logging.INFO, format="{levelname} {module}:{lineno}: {message}", style="{")
     rank = int(os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0")
     child = _Child(sprocket, Client(path), rank)
+    set_info_forwarder(lambda info: child.send(INFO, info))
     try:
         if not child.setup():
             sys.exit(1)

@@ -32,6 +32,10 @@ class Ranked(sprocket.Sprocket):
         if args.get("sleep"):
             import time
             time.sleep(args["sleep"])
+        if args.get("progress") and self.rank == 0:
+            sprocket.emit_info({"rank0_progress": 0.5})
+            import time
+            time.sleep(1.0)
         if self.rank != 0:
             return None
         return {"rank": self.rank, "world": int(os.environ["WORLD_SIZE"]), "echo": args.get("x")}
@@ -72,6 +76,15 @@ def test_two_ranks_set_up_with_torchrun_env_and_rank0_answers(gantry, start_work
     for rank in (0, 1):  # the inputs went to every rank
         assert json.loads((w.cwd / f"job-t1-{rank}.json").read_text()) == {"tag": "t1", "x": 42}
     assert gantry.retrieves[0]["params"]["claim_timeout"] == "90"  # the parent is an async worker
+
+
+def test_emit_info_in_rank_0_is_reported_by_the_parent(gantry, start_worker, torchrun_path):
+    start(start_worker, torchrun_path)
+    gantry.submit("p1", {"tag": "p1", "progress": True, "x": 7})
+    final = wait_for(lambda: gantry.terminal("p1"), timeout=20)
+    assert final["payload"]["echo"] == 7
+    running = [u for u in gantry.updates_for("p1") if u["status"] == "running"]
+    assert any(u.get("info") == {"rank0_progress": 0.5} for u in running)
 
 
 def test_a_rank_raising_fails_the_job_and_the_worker_goes_on(gantry, start_worker, torchrun_path):
