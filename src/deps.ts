@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
 import { StorageService } from './storage/storage-service.js';
+import { PythonSdkWheel } from './sdk-index/python-wheel.js';
 
 export interface BuildDepsOptions {
   logger?: Logger;
@@ -48,6 +49,7 @@ export interface DataPaths {
   multipart: string;
   tls: string;
   adminKey: string;
+  sdkWheels: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -59,6 +61,7 @@ export function dataPaths(dataDir: string): DataPaths {
     multipart: path.join(dataDir, 'multipart'),
     tls: path.join(dataDir, 'tls'),
     adminKey: path.join(dataDir, 'admin-key'),
+    sdkWheels: path.join(dataDir, 'sdk', 'python'),
   };
 }
 
@@ -107,6 +110,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     logger,
     settings: { intervalMs: config.autoscaler.intervalMs, stabilizationMs: config.autoscaler.stabilizationSeconds * 1000 },
   });
+  const pythonSdk = new PythonSdkWheel({ sdkDir: PYTHON_SDK_DIR, cacheDir: paths.sdkWheels, logger });
   return {
     config,
     logger,
@@ -134,6 +138,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     publicUrl,
     queue,
     autoscaler,
+    pythonSdk,
     // The embedded default is always the leader, so the autoscaler starts with the queue.
     lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue, autoscaler],
   };

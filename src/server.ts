@@ -28,6 +28,8 @@ import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
 import { secretsRoutes } from './api/v1/secrets.js';
 import { storageRoutes } from './api/v1/storage.js';
+import { sdkPythonRoutes } from './api/v1/sdk-python.js';
+import type { PythonSdkWheel } from './sdk-index/python-wheel.js';
 
 /** Everything the server is built from. Tests pass doubles; `deps.ts` builds the real ones. */
 export interface ServerDeps {
@@ -49,6 +51,8 @@ export interface ServerDeps {
   queue: JobQueue;
   /** Leader only; part of `lifecycle` on the embedded default (always the leader). */
   autoscaler: Autoscaler;
+  /** Gantry's `sprocket` wheel, served as a simple package index (compat.md §8.30). */
+  pythonSdk: PythonSdkWheel;
   /** Started after the server listens (replicas need its URL) and closed after it stops, in order. */
   lifecycle: Lifecycle[];
   /** PEM certificate and key to serve HTTPS with; absent for plain HTTP (and for inject() tests). */
@@ -91,6 +95,7 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   const wake = (deploymentId: string) => deps.autoscaler.nudge(deploymentId);
   void app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes, wake });
   void app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
+  void app.register(sdkPythonRoutes, { wheel: deps.pythonSdk });
   void app.register(deploymentRequestRoutes, {
     deployments: deps.deployments,
     scheduler: deps.scheduler,

@@ -128,10 +128,20 @@ export class JobQueue {
     return record && this.toView(record);
   }
 
-  /** Pending → canceled (compat.md §8.4); otherwise the current status, for a 409. */
-  async cancel(deploymentId: string, requestId: string): Promise<{ canceled: true } | { canceled: false; status: string }> {
+  /**
+   * Pending → canceled (compat.md §8.4); otherwise the current status, for a 409. With `running` (the
+   * Gantry extension `x_gantry_running`), a running job is canceled too: its worker hears of it on its
+   * next status update, answered 409 `GANTRY_ERR_JOB_CANCELED`.
+   */
+  async cancel(
+    deploymentId: string,
+    requestId: string,
+    options: { running?: boolean } = {},
+  ): Promise<{ canceled: true } | { canceled: false; status: string }> {
     this.assertReady();
     const q = this.queueOf(deploymentId);
+    const running = q.running.get(requestId);
+    if (running && options.running) return this.cancelRunning(q, running);
     if (!q.pending.remove(requestId)) {
       const status = q.state(requestId) ?? (await this.deps.store.load(deploymentId, requestId))?.status;
       if (!status) throw appError('GANTRY_ERR_JOB_NOT_FOUND', `no job ${requestId} in this deployment's queue`, { param: 'request_id' });
@@ -382,6 +392,18 @@ export class JobQueue {
     return 'applied';
   }
 
+  private async cancelRunning(q: DeploymentQueue, record: JobRecord): Promise<{ canceled: true }> {
+    const now = this.deps.clock.now();
+    q.running.delete(record.request_id);
+    record.status = 'canceled';
+    record.done_at = isoTime(now);
+    delete record.claim;
+    await this.deps.store.save(record);
+    const ranMs = now - Date.parse(record.claimed_at ?? record.created_at);
+    this.events.emit('job:finished', { deploymentId: q.deploymentId, requestId: record.request_id, status: 'canceled', ranMs });
+    return { canceled: true };
+  }
+
   private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate): Promise<'applied'> {
     const now = this.deps.clock.now();
     q.running.delete(record.request_id);
@@ -416,6 +438,9 @@ export class JobQueue {
     const record = await this.deps.store.load(input.deploymentId, input.requestId);
     if (!record) throw appError('GANTRY_ERR_JOB_NOT_FOUND', `no job ${input.requestId} in this deployment's queue`, { param: 'request_id' });
     if (record.status === input.status && TERMINAL.has(record.status)) return 'repeated';
+    if (record.status === 'canceled') {
+      throw appError('GANTRY_ERR_JOB_CANCELED', `job ${input.requestId} was canceled; stop working on it`, { param: 'request_id' });
+    }
     const why = record.status === 'pending' ? 'it went back to the queue after its claim was lost' : `it is already ${record.status}`;
     throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is no longer held by this worker: ${why}`, { param: 'request_id' });
   }

@@ -69,6 +69,8 @@ export const ERRORS = {
   GANTRY_ERR_JOB_NOT_CANCELABLE: def(409, 'conflict_error'),
   /** A status update from a worker that no longer holds the job's claim. */
   GANTRY_ERR_JOB_NOT_HELD: def(409, 'conflict_error'),
+  /** A worker's update for a job canceled while it ran (`x_gantry_running`): the worker should stop. */
+  GANTRY_ERR_JOB_CANCELED: def(409, 'conflict_error'),
   GANTRY_ERR_JOB_INFO_TOO_LARGE: def(400, 'invalid_request_error'),
   GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE: def(413, 'request_too_large'),
   GANTRY_ERR_REGISTRY_NOT_CONFIGURED: def(404, 'not_found_error'),

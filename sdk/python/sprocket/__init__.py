@@ -1,6 +1,6 @@
 """Gantry's `sprocket`: a drop-in replacement for the Sprocket 0.1.4 worker SDK."""
 
-from ._progress import emit, emit_info
+from ._progress import JobCancelled, cancelled, emit, emit_info
 from ._run import Runner, run
 from ._types import AsyncSprocket, FileOutput, InputOutputProcessor, Sprocket
 
@@ -15,4 +15,6 @@ __all__ = [
     "run",
     "emit_info",
     "emit",
+    "cancelled",
+    "JobCancelled",
 ]

@@ -1,20 +1,17 @@
-"""The job pipeline shared by queue mode and /generate (compat.md §3.4, compat-source A.6),
-and the status update (A.4)."""
+"""The job pipeline shared by queue mode and /generate (compat.md §3.4, compat-source A.6)."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import os
 import pathlib
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from . import _config
+from ._progress import JobCancelled, current_reporter
 from ._types import FileOutput, is_async
 
 if TYPE_CHECKING:
@@ -42,14 +39,30 @@ async def download_inputs(runner: "Runner", payload: dict, downloaded: list[path
 async def call_predict(runner: "Runner", inputs: dict) -> Any:
     sprocket = runner.sprocket
     if is_async(sprocket) or inspect.iscoroutinefunction(sprocket.predict):
-        limit = runner.config.max_async_predict_time
-        try:
-            return await asyncio.wait_for(sprocket.predict(inputs), limit)
-        except asyncio.TimeoutError:
-            _config.touch(_config.FATAL_ERROR)
-            raise TimeoutError(f"Prediction took longer than {limit}s") from None
-    # Like the original, a synchronous predict runs on the event loop thread.
+        return await _call_async_predict(runner, inputs)
+    # Like the original, a synchronous predict runs on the event loop thread; it learns of a
+    # cancellation by polling sprocket.cancelled(), and its result is dropped if the job was canceled.
     return sprocket.predict(inputs)
+
+
+async def _call_async_predict(runner: "Runner", inputs: dict) -> Any:
+    """An async predict as its own task, bounded by the async predict timeout, and cancelled
+    (asyncio.CancelledError inside predict) when the server cancels the job."""
+    limit = runner.config.max_async_predict_time
+    task = asyncio.ensure_future(runner.sprocket.predict(inputs))
+    reporter = current_reporter()
+    if reporter is not None:
+        loop = asyncio.get_running_loop()
+        reporter.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))
+    try:
+        return await asyncio.wait_for(task, limit)
+    except asyncio.TimeoutError:
+        _config.touch(_config.FATAL_ERROR)
+        raise TimeoutError(f"Prediction took longer than {limit}s") from None
+    except asyncio.CancelledError:
+        if reporter is not None and reporter.cancelled.is_set():
+            raise JobCancelled() from None
+        raise
 
 
 async def upload_file(runner: "Runner", request_id: str, path: FileOutput) -> str:
@@ -73,6 +86,9 @@ async def handle_job(runner: "Runner", payload: Any, request_id: str) -> dict:
             raise TypeError(f"payload must be a JSON object, got {type(payload).__name__}")
         inputs = await download_inputs(runner, payload, downloaded)
         outputs = await call_predict(runner, inputs)
+        reporter = current_reporter()
+        if reporter is not None and reporter.cancelled.is_set():
+            raise JobCancelled()
         if not isinstance(outputs, dict):
             raise TypeError(f"predict must return a dict, got {type(outputs).__name__}")
         outputs = await runner.processor.finalize(request_id, inputs, outputs)
@@ -87,45 +103,3 @@ async def handle_job(runner: "Runner", payload: Any, request_id: str) -> dict:
                 path.unlink()
             except OSError:
                 pass
-
-
-def status_body(runner: "Runner", request_id: str, status: str, payload: dict | None, info: dict | None) -> bytes:
-    body: dict[str, Any] = {
-        "model": runner.name,
-        "request_id": request_id,
-        "status": status,
-        "payload": payload if payload is not None else {},
-    }
-    if info:
-        body["info"] = info
-    return json.dumps(body).encode()
-
-
-async def post_status(
-    runner: "Runner", request_id: str, status: str, payload: dict | None = None, info: dict | None = None
-) -> bool:
-    content = status_body(runner, request_id, status, payload, info)
-    for _ in range(3):
-        try:
-            resp = await runner.internal_client.post(runner.config.update_url, content=content)
-            if resp.status_code == 200:
-                return True
-        except httpx.HTTPError as e:
-            logger.warning("status update for %s failed: %r", request_id, e)
-    logger.error("failed to update job status after 3 retries")
-    return False
-
-
-def post_status_sync(
-    runner: "Runner", client: httpx.Client, request_id: str, status: str, info: dict | None = None
-) -> bool:
-    content = status_body(runner, request_id, status, {}, info)
-    for _ in range(3):
-        try:
-            resp = client.post(runner.config.update_url, content=content)
-            if resp.status_code == 200:
-                return True
-        except httpx.HTTPError as e:
-            logger.warning("status update for %s failed: %r", request_id, e)
-    logger.error("failed to update job status after 3 retries")
-    return False

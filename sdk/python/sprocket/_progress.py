@@ -1,9 +1,13 @@
-"""Progress (`emit_info` / `emit`) and heartbeats for the running queue job.
+"""Progress (`emit_info` / `emit`), heartbeats and cancellation for the running queue job.
 
 A JobReporter runs in a background thread for the duration of one queue job, so it keeps
 working while a synchronous predict blocks the event loop (Gantry extra: sync workers heartbeat
 too). It coalesces emitted info into at most one `running` update every 0.5 s (shallow merge,
-later keys win) and sends a plain `running` heartbeat every 45 s (compat.md §3.5, §8.3)."""
+later keys win) and sends a plain `running` heartbeat every 45 s (compat.md §3.5, §8.3).
+
+Gantry extra: when a `running` update is answered "this job is no longer yours" (the job was
+canceled, or its claim was lost), the reporter stops sending, sets `cancelled` (what
+`sprocket.cancelled()` reads) and runs the `on_cancel` callbacks (which cancel an async predict)."""
 
 from __future__ import annotations
 
@@ -13,18 +17,42 @@ import threading
 import time
 from typing import Any, Callable
 
+from ._status import Outcome
+
 logger = logging.getLogger("sprocket")
 
 MAX_INFO_BYTES = 4096
 
 _lock = threading.Lock()
 _current: "JobReporter | None" = None
+_forward: "Callable[[dict], None] | None" = None
 
 
 def _set_current(reporter: "JobReporter | None") -> None:
     global _current
     with _lock:
         _current = reporter
+
+
+class JobCancelled(Exception):
+    """The server canceled the running job (or it is no longer this worker's). Raised by the SDK
+    after predict when the job was canceled; predict may raise it itself to stop early."""
+
+    def __init__(self, message: str = "the job was canceled by the server") -> None:
+        super().__init__(message)
+
+
+def current_reporter() -> "JobReporter | None":
+    with _lock:
+        return _current
+
+
+def cancelled() -> bool:
+    """Whether the server has canceled the running queue job. A synchronous predict polls this to
+    stop early; an async predict is cancelled (asyncio.CancelledError) instead. False outside a
+    queue job (/generate, warmup)."""
+    reporter = current_reporter()
+    return reporter is not None and reporter.cancelled.is_set()
 
 
 def emit_info(info: dict) -> None:
@@ -36,9 +64,18 @@ def emit_info(info: dict) -> None:
     if len(encoded) > MAX_INFO_BYTES:
         raise ValueError(f"info is {len(encoded)} bytes of JSON; the limit is {MAX_INFO_BYTES}")
     with _lock:
-        reporter = _current
+        reporter, forward = _current, _forward
     if reporter is not None:
         reporter.add_info(info)
+    elif forward is not None:
+        forward(info)
+
+
+def set_info_forwarder(forward: "Callable[[dict], None] | None") -> None:
+    """In a torchrun rank: send emitted info to the parent, which reports it for the job."""
+    global _forward
+    with _lock:
+        _forward = forward
 
 
 def emit(info: dict) -> None:
@@ -49,7 +86,7 @@ def emit(info: dict) -> None:
 class JobReporter:
     def __init__(
         self,
-        send: Callable[[dict[str, Any] | None], bool],
+        send: Callable[[dict[str, Any] | None], Outcome],
         heartbeat: bool,
         healthy: Callable[[], bool],
         heartbeat_interval: float = 45.0,
@@ -64,6 +101,8 @@ class JobReporter:
         self._cond = threading.Condition()
         self._stopped = False
         self._last_info_sent = 0.0
+        self.cancelled = threading.Event()
+        self._cancel_callbacks: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._loop, name="sprocket-reporter", daemon=True)
 
     def start(self) -> None:
@@ -74,6 +113,14 @@ class JobReporter:
         with self._cond:
             self._pending.update(info)
             self._cond.notify()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (from the reporter thread) when the job is canceled; at once if it already was."""
+        with self._cond:
+            if not self.cancelled.is_set():
+                self._cancel_callbacks.append(callback)
+                return
+        callback()
 
     def stop(self) -> None:
         """Stop the thread and flush pending info (so it lands before the terminal update)."""
@@ -87,12 +134,28 @@ class JobReporter:
     def _flush(self) -> None:
         with self._cond:
             pending, self._pending = self._pending, {}
-        if pending:
+        if pending and not self.cancelled.is_set():
             self._last_info_sent = time.monotonic()
+            self._send_running(pending)
+
+    def _send_running(self, info: dict[str, Any] | None) -> None:
+        try:
+            outcome = self._send(info)
+        except Exception:  # never let progress or a heartbeat kill a job
+            logger.exception("failed to send a running update")
+            return
+        if outcome is Outcome.CANCELED:
+            self._cancel()
+
+    def _cancel(self) -> None:
+        with self._cond:
+            self.cancelled.set()
+            callbacks, self._cancel_callbacks = self._cancel_callbacks, []
+        for callback in callbacks:
             try:
-                self._send(pending)
-            except Exception:  # never let progress kill a job
-                logger.exception("failed to send progress")
+                callback()
+            except Exception:
+                logger.exception("a cancellation callback failed")
 
     def _loop(self) -> None:
         next_heartbeat = time.monotonic() + self._heartbeat_interval
@@ -118,7 +181,6 @@ class JobReporter:
             elif self._heartbeat and now >= next_heartbeat:
                 next_heartbeat = now + self._heartbeat_interval
                 if self._healthy():
-                    try:
-                        self._send(None)
-                    except Exception:
-                        logger.exception("failed to send heartbeat")
+                    self._send_running(None)
+            if self.cancelled.is_set():
+                return  # nothing more to say about a job that is not ours

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import _config
-from ._pipeline import handle_job, post_status, post_status_sync
+from ._pipeline import handle_job
 from ._progress import JobReporter
+from ._status import Outcome, post_running_sync, post_status
 
 if TYPE_CHECKING:
     from ._run import Runner
@@ -58,10 +59,9 @@ async def get_job(runner: "Runner") -> dict:
 async def run_one_job(runner: "Runner") -> None:
     job = await get_job(runner)
     request_id = str(job["request_id"])
-    payload = job.get("payload")
     sync_client = runner.config.internal_sync_client()
     reporter = JobReporter(
-        send=lambda info: post_status_sync(runner, sync_client, request_id, "running", info),
+        send=lambda info: post_running_sync(runner, sync_client, request_id, info),
         heartbeat=True,  # Gantry extra: sync workers heartbeat too (from this thread)
         healthy=lambda: runner.healthy,
         heartbeat_interval=runner.config.heartbeat_interval,
@@ -71,16 +71,26 @@ async def run_one_job(runner: "Runner") -> None:
     error: BaseException | None = None
     outputs: dict = {}
     try:
-        outputs = await handle_job(runner, payload, request_id)
+        outputs = await handle_job(runner, job.get("payload"), request_id)
     except Exception as e:
         error = e
     finally:
         await asyncio.to_thread(reporter.stop)
         sync_client.close()
+    if reporter.cancelled.is_set():  # whatever predict did, the job is not ours to report
+        logger.info("Job %s was canceled by the server; not reporting it", request_id)
+        return
+    await report(runner, request_id, outputs, error)
+
+
+async def report(runner: "Runner", request_id: str, outputs: dict, error: BaseException | None) -> None:
+    """The terminal update: `done` with the outputs, else `failed` with `info.error`."""
     if error is None:
         try:
-            await post_status(runner, request_id, "done", outputs)
-            logger.info("Job %s finished", request_id)
+            if await post_status(runner, request_id, "done", outputs) is Outcome.CANCELED:
+                logger.info("Job %s was canceled by the server; its outputs were dropped", request_id)
+            else:
+                logger.info("Job %s finished", request_id)
             return
         except (TypeError, ValueError) as e:
             # Gantry: non-JSON outputs fail the job instead of killing the queue loop.

@@ -20,6 +20,9 @@ from . import _config
 from ._pipeline import INPUTS_DIR
 from ._queue import run_queue_worker
 from ._server import MetricsAccessFilter, build_app
+from ._starting import StartingResponder
+from ._torchrun import TorchRunSprocket
+from ._torchrun_child import run_child
 from ._types import InputOutputProcessor, is_async
 
 logger = logging.getLogger("sprocket")
@@ -64,7 +67,7 @@ class Runner:
         self.name = name
         self.predict_path = predict_path
         self.config = _config.Config(name=name)
-        self.processor = getattr(type(sprocket), "processor", InputOutputProcessor)()
+        self.processor = getattr(sprocket, "processor", InputOutputProcessor)()
         self.send_claim_timeout = is_async(sprocket)
         self.healthy = False
         self.busy = False
@@ -90,11 +93,9 @@ class Runner:
         code = asyncio.run(self.main(args))
         sys.exit(code)
 
-    async def _setup_and_warmup(self) -> bool:
-        """Returns True when RUN_AND_EXIT asks to exit after warmup."""
+    async def _setup_and_warmup(self, run_and_exit: int) -> None:
         await _maybe_await(self.sprocket.setup())
         print(f"===cold start time===: {time.time() - _config.PROCESS_START_TIME:.2f}s", flush=True)
-        run_and_exit = int(os.environ.get("RUN_AND_EXIT", "0") or "0")
         warmup = list(getattr(self.sprocket, "warmup_inputs", None) or [])
         if run_and_exit:
             warmup = (warmup or [{}]) * run_and_exit
@@ -105,7 +106,6 @@ class Runner:
             times.append(round(time.time() - start, 3))
         if times:
             print(f"===predict times===: {times}", flush=True)
-        return bool(run_and_exit)
 
     async def main(self, args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -113,38 +113,52 @@ class Runner:
         self.internal_client = self.config.internal_client()
         self.external_client = self.config.external_client()
         self.download_client = self.config.download_client()
+        run_and_exit = int(os.environ.get("RUN_AND_EXIT", "0") or "0")
+        # A warmup-only run (jig build --warmup) serves nothing, so it binds no port.
+        starting = None if run_and_exit else StartingResponder(args.port).start()
+        sock = None
         try:
-            if await self._setup_and_warmup():
+            try:
+                await self._setup_and_warmup(run_and_exit)
+            finally:
+                sock = starting.stop() if starting is not None else None
+            if run_and_exit:
                 _config.touch(_config.SHUTDOWN_REQUESTED)
                 return 0
             if self.stopping:  # SIGTERM arrived during setup
                 await self.handle_shutdown()
                 return 0
-            if args.queue:
-                logger.info("Starting in queue mode with HTTP server")
-                self.queue_task = asyncio.create_task(run_queue_worker(self))
-            else:
-                logger.info("Starting HTTP server only")
-            self.healthy = True
-
-            @contextlib.asynccontextmanager
-            async def lifespan(app):
-                try:
-                    yield
-                finally:
-                    await self.handle_shutdown()
-
-            app = build_app(self, self.predict_path, lifespan)
-            config = uvicorn.Config(app, host="0.0.0.0", port=args.port, lifespan="on")
-            self.server = _Server(config)
-            await self.server.serve()
-            if not self.stopping:
-                # uvicorn stopped on its own (e.g. the port was taken): stop the queue too.
-                await self.handle_shutdown()
+            await self._serve(args, sock)
             return 0
         finally:
+            if sock is not None:
+                sock.close()
             for client in (self.internal_client, self.external_client, self.download_client):
                 await client.aclose()
+
+    async def _serve(self, args: argparse.Namespace, sock: Any) -> None:
+        """The queue loop (with --queue) and uvicorn on the socket bound before setup, until shutdown."""
+        if args.queue:
+            logger.info("Starting in queue mode with HTTP server")
+            self.queue_task = asyncio.create_task(run_queue_worker(self))
+        else:
+            logger.info("Starting HTTP server only")
+        self.healthy = True
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            try:
+                yield
+            finally:
+                await self.handle_shutdown()
+
+        app = build_app(self, self.predict_path, lifespan)
+        config = uvicorn.Config(app, host="0.0.0.0", port=args.port, lifespan="on")
+        self.server = _Server(config)
+        await self.server.serve(sockets=[sock])
+        if not self.stopping:
+            # uvicorn stopped on its own: stop the queue too.
+            await self.handle_shutdown()
 
     async def handle_shutdown(self) -> None:
         if getattr(self, "_shutdown_done", False):
@@ -178,8 +192,11 @@ def run(sprocket: Any, name: str | None = None, use_torchrun: bool = False, pred
             pass
     if inspect.isclass(sprocket):
         sprocket = sprocket()
-    if os.environ.get("LOCAL_RANK") is not None or use_torchrun:
-        raise NotImplementedError("torchrun mode (use_torchrun=True) is not implemented yet in Gantry's sprocket")
+    if os.environ.get("LOCAL_RANK") is not None:
+        run_child(sprocket)  # a rank started by torchrun
+        return
+    if use_torchrun:
+        sprocket = TorchRunSprocket(sprocket)
     Runner(sprocket, name, predict_path).run()
 
 

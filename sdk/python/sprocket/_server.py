@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from . import _config
 from ._pipeline import handle_job
+from ._torchrun import TorchRunSprocket
 
 if TYPE_CHECKING:
     from ._run import Runner
@@ -30,6 +31,10 @@ class MetricsAccessFilter(logging.Filter):
 
 def build_app(runner: "Runner", predict_path: str, lifespan) -> Starlette:
     async def health(request: Request) -> Response:
+        if runner.healthy and isinstance(runner.sprocket, TorchRunSprocket) and runner.sprocket.exited():
+            logger.error("the torchrun process exited; the worker is unhealthy")
+            runner.healthy = False
+            _config.touch(_config.FATAL_ERROR)
         if runner.healthy:
             return JSONResponse({"status": "healthy"})
         return JSONResponse({"status": "unhealthy"}, status_code=503)

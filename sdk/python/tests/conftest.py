@@ -48,6 +48,7 @@ class FakeGantry:
         self.retrieves: list[dict] = []
         self.upload_requests: list[dict] = []
         self.puts: dict[str, bytes] = {}
+        self.canceled: set[str] = set()
         self.lock = threading.Lock()
 
         async def retrieve(request: Request) -> Response:
@@ -62,6 +63,11 @@ class FakeGantry:
             body = await request.json()
             with self.lock:
                 self.updates.append({"body": body, "headers": dict(request.headers)})
+                canceled = body.get("request_id") in self.canceled
+            if canceled:  # what Gantry answers for a job canceled while it ran
+                error = {"message": "canceled", "type": "conflict_error", "param": "request_id",
+                         "code": "GANTRY_ERR_JOB_CANCELED"}
+                return JSONResponse({"error": error}, status_code=409)
             return Response(status_code=200)
 
         async def upload_request(request: Request) -> Response:
@@ -109,6 +115,10 @@ class FakeGantry:
     def submit(self, request_id: str, payload: dict) -> None:
         with self.lock:
             self.jobs.append({"request_id": request_id, "payload": payload, "status": "running"})
+
+    def cancel(self, request_id: str) -> None:
+        with self.lock:
+            self.canceled.add(request_id)
 
     def updates_for(self, request_id: str) -> list[dict]:
         with self.lock:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -85,13 +84,20 @@ def test_predict_raising_fails_job_with_repr(gantry, start_worker):
     assert wait_for(lambda: gantry.terminal("good"))["status"] == "done"
 
 
-def test_health_refused_until_setup_returns_then_200(gantry, start_worker):
-    w = start_worker(HELLO, env={"SETUP_SLEEP": "1.5"})
-    time.sleep(0.5)
-    try:
-        assert w.get("/health").status_code == 503
-    except httpx.ConnectError:
-        pass  # the port is bound only after setup, as in 0.1.4
+def test_health_503_until_setup_returns_then_200(gantry, start_worker):
+    w = start_worker(HELLO, env={"SETUP_SLEEP": "3"})
+
+    def answered():
+        try:
+            return w.get("/health")
+        except httpx.ConnectError:
+            return None  # the interpreter is still importing; the port is bound before setup() runs
+
+    first = wait_for(answered, timeout=15)
+    assert first.status_code == 503 and first.json() == {"status": "unhealthy"}  # Gantry: 503, not refused
+    assert w.get("/metrics").text == "requests_inflight 0.0"
+    starting = httpx.post(w.url + "/generate", json={}, timeout=10)
+    assert starting.status_code == 503 and starting.json() == {"error": "Worker is starting"}
     w.wait_healthy()
     resp = w.get("/health")
     assert resp.status_code == 200 and resp.json() == {"status": "healthy"}

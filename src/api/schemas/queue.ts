@@ -24,7 +24,12 @@ export const SubmitBody = z.object({
 });
 
 export const JobQuery = z.object({ model, request_id: requestId });
-export const CancelBody = z.object({ model, request_id: requestId });
+export const CancelBody = z.object({
+  model,
+  request_id: requestId,
+  /** Gantry extension: cancel the job even when a worker runs it (default: pending jobs only, §8.4). */
+  x_gantry_running: z.boolean({ error: 'must be true or false' }).optional(),
+});
 export const ModelBody = z.object({ model });
 export const ModelQuery = z.object({ model });
 

@@ -77,7 +77,7 @@ function cancelHandler({ queue, deployments }: QueueRoutesOptions) {
   return async (request: { body: unknown }, reply: FastifyReply) => {
     const body = parseInput(CancelBody, request.body);
     const { id } = await deploymentOf(deployments, body.model);
-    const outcome = await queue.cancel(id, body.request_id);
+    const outcome = await queue.cancel(id, body.request_id, { running: body.x_gantry_running === true });
     if (outcome.canceled) return { status: 'canceled' };
     return reply.code(409).send({ status: outcome.status });
   };
