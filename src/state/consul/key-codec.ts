@@ -1,0 +1,34 @@
+/**
+ * StateStore keys ↔ Consul KV keys. Recent Consul refuses KV keys with characters outside
+ * `A-Za-z0-9,-_./`, keys containing `../` and keys ending in file extensions such as `.json`
+ * (consul `agent/kvs_endpoint.go` `validateKVKey`), while Gantry's keys carry percent-encoded names.
+ *
+ * Every character outside `A-Za-z0-9-_/` (the dot included) becomes `,` and two upper-case hex digits per
+ * UTF-8 byte. Each character maps to a fixed code word and no code word is a prefix of another, so
+ * `encode(a)` starts with `encode(b)` exactly when `a` starts with `b`: prefix listing stays a prefix
+ * listing. Byte order is not kept, so listings are sorted after decoding.
+ */
+
+const PLAIN = /[A-Za-z0-9\-_/]/;
+
+export function encodeKey(key: string): string {
+  let out = '';
+  for (const char of key) {
+    if (PLAIN.test(char)) out += char;
+    else for (const byte of Buffer.from(char, 'utf8')) out += `,${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeKey(encoded: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    if (encoded[i] === ',') {
+      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(encoded.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsulClient } from '../../../src/clients/consul/index.js';
+import { ConsulStateStore } from '../../../src/state/consul/consul-state-store.js';
+import { decodeKey, encodeKey } from '../../../src/state/consul/key-codec.js';
+import { TxnTooLargeError } from '../../../src/state/state-store.js';
+import { createConsulDouble, type ConsulDouble } from '../../doubles/consul/consul-double.js';
+
+describe('key codec', () => {
+  it.each([
+    ['plain', 'queue/jobs/dep-1/req_2'],
+    ['percent-encoded name', 'secrets/by-name/my%2Fsecret'],
+    ['dots and extensions', 'files/model.json'],
+    ['traversal', 'a/../b'],
+    ['unicode', 'names/héllo ✓ 🔑'],
+    ['the escape character itself', 'a,b'],
+  ])('round-trips a key with %s into Consul-safe characters', (_name, key) => {
+    const encoded = encodeKey(key);
+    expect(encoded).toMatch(/^[A-Za-z0-9,\-_/]*$/);
+    expect(encoded).not.toContain('.');
+    expect(decodeKey(encoded)).toBe(key);
+  });
+
+  it('keeps prefixes: encode(a) starts with encode(b) exactly when a starts with b', () => {
+    const keys = ['a', 'a.', 'a.b', 'a,', 'a/é', 'a/e', 'ab', 'a%'];
+    for (const a of keys) for (const b of keys) expect(encodeKey(a).startsWith(encodeKey(b))).toBe(a.startsWith(b));
+  });
+});
+
+describe('ConsulStateStore', () => {
+  let consul: ConsulDouble;
+  let old: ConsulDouble;
+  beforeAll(async () => {
+    consul = await createConsulDouble();
+    old = await createConsulDouble({ maxTxnOps: 64 });
+  });
+  afterAll(async () => {
+    await consul.close();
+    await old.close();
+  });
+  const storeOn = (target: ConsulDouble) => new ConsulStateStore(new ConsulClient({ address: target.url }), 'gantry/');
+
+  it('stores keys Consul would refuse, and pages them in key order', async () => {
+    const store = storeOn(consul);
+    const keys = ['p/x.json', 'p/a%2Fb', 'p/a.b', 'p/a-b', 'p/é'];
+    for (const key of keys) await store.put(key, key);
+    const sorted = [...keys].sort();
+    expect((await store.list('p/')).map((e) => e.key)).toEqual(sorted);
+    const first = await store.list('p/', { limit: 2 });
+    const rest = await store.list('p/', { after: first.at(-1)!.key });
+    expect([...first, ...rest].map((e) => e.value)).toEqual(sorted);
+    expect(consul.state.kv.get('gantry/p/x,2Ejson')?.Value?.toString()).toBe('p/x.json');
+  });
+
+  it('reports a Consul older than 1.14 refusing 128 operations as TxnTooLargeError', async () => {
+    const store = storeOn(old);
+    const ops = Array.from({ length: 100 }, (_, i) => ({ verb: 'set' as const, key: `many/${i}`, value: 'v' }));
+    await expect(store.txn(ops)).rejects.toThrow(TxnTooLargeError);
+    await expect(store.txn(ops)).rejects.toThrow(/Consul 1\.14/);
+  });
+
+  it('refuses a prefix that is not a run of safe segments', () => {
+    expect(() => new ConsulStateStore(new ConsulClient({ address: consul.url }), 'gantry')).toThrow(TypeError);
+  });
+});
