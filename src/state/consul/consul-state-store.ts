@@ -10,7 +10,7 @@ import {
   type TxnOp,
   type TxnResult,
 } from '../state-store.js';
-import { decodeKey, encodeKey } from './key-codec.js';
+import { decodeSafeKey, encodeSafeKey } from '../../shared/safe-key.js';
 
 /**
  * The StateStore on Consul KV (hashicorp.md §3.3–3.4). Consul's raft index is the store-wide index;
@@ -143,11 +143,11 @@ export class ConsulStateStore implements StateStore {
   }
 
   private consulKey(key: string): string {
-    return this.prefix + encodeKey(key);
+    return this.prefix + encodeSafeKey(key);
   }
 
   private stateKey(consulKey: string): string {
-    return decodeKey(consulKey.slice(this.prefix.length));
+    return decodeSafeKey(consulKey.slice(this.prefix.length));
   }
 }
 

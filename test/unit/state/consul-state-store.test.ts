@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulClient } from '../../../src/clients/consul/index.js';
 import { ConsulStateStore } from '../../../src/state/consul/consul-state-store.js';
-import { decodeKey, encodeKey } from '../../../src/state/consul/key-codec.js';
+import { decodeSafeKey as decodeKey, encodeSafeKey as encodeKey, encodeSafeSegment } from '../../../src/shared/safe-key.js';
 import { TxnTooLargeError } from '../../../src/state/state-store.js';
 import { createConsulDouble, type ConsulDouble } from '../../doubles/consul/consul-double.js';
 
@@ -18,6 +18,13 @@ describe('key codec', () => {
     expect(encoded).toMatch(/^[A-Za-z0-9,\-_/]*$/);
     expect(encoded).not.toContain('.');
     expect(decodeKey(encoded)).toBe(key);
+  });
+
+  it('makes one path segment of any name with encodeSafeSegment', () => {
+    for (const name of ['x/y', 'x//y', '..', 'x/y/..', 'x.y']) {
+      expect(encodeSafeSegment(name)).toMatch(/^[A-Za-z0-9,\-_]+$/);
+      expect(decodeKey(encodeSafeSegment(name))).toBe(name);
+    }
   });
 
   it('keeps prefixes: encode(a) starts with encode(b) exactly when a starts with b', () => {
