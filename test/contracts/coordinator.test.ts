@@ -4,6 +4,7 @@ import { ConsulCoordinator } from '../../src/coordinator/consul/consul-coordinat
 import { SingleNodeCoordinator } from '../../src/coordinator/single-node/single-node-coordinator.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createConsulDouble, type ConsulDouble } from '../doubles/consul/consul-double.js';
+import { createCuttableProxy } from '../helpers/cuttable-proxy.js';
 import { describeCoordinatorContract, record, until } from './coordinator.contract.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -73,5 +74,37 @@ describe('ConsulCoordinator against the double', () => {
     await until(() => a.leaderUrl() === 'https://b:2');
     await b.close();
     await a.close();
+  });
+});
+
+describe('ConsulCoordinator when the leader cannot reach Consul', () => {
+  it('steps down within its TTL, before Consul reaps the session and the lock-delay passes', async () => {
+    // A double that accepts a 1 s TTL, so the reaping (2 × TTL) and lock-delay happen within the test.
+    const fast = await createConsulDouble({ minSessionTtlMs: 1_000 });
+    const proxy = await createCuttableProxy(fast.url);
+    const make = (address: string, url: string) =>
+      new ConsulCoordinator({ client: new ConsulClient({ address, attempts: 1, timeoutMs: 500 }), key: 'gantry/leader', advertiseUrl: url, logger: silent, ttlSeconds: 1, lockDelaySeconds: 1, watchWaitSeconds: 1 });
+    const a = make(proxy.url, 'https://a:1');
+    const b = make(fast.url, 'https://b:2');
+    try {
+      await a.start();
+      await until(() => a.leadership() !== undefined);
+      await b.start();
+      const lost = record(a, 'leader:lost');
+      const acquired = record(b, 'leader:acquired');
+      const cutAt = Date.now();
+      proxy.cut();
+      await until(() => acquired.length === 1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]!.at).toBeLessThan(acquired[0]!.at);
+      expect(lost[0]!.at - cutAt).toBeLessThanOrEqual(2_000);
+      // Consul reaps at up to 2 × TTL after the last renewal, then holds the lock for the lock-delay.
+      expect(acquired[0]!.at - cutAt).toBeGreaterThanOrEqual(1_500);
+    } finally {
+      await b.close();
+      await a.close();
+      await proxy.close();
+      await fast.close();
+    }
   });
 });
