@@ -2,6 +2,7 @@ import type { ConsulClient, KvPair } from '../../clients/consul/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Coordinator, CoordinatorEvent, CoordinatorEvents, Leadership } from '../coordinator.js';
 import { CoordinatorEmitter } from '../events.js';
+import { sleep } from '../../shared/sleep.js';
 
 /**
  * Leader election on Consul (hashicorp.md §3.5):
@@ -200,9 +201,3 @@ function valueOf(entry: KvPair): string | undefined {
   return entry.Value ? Buffer.from(entry.Value, 'base64').toString('utf8') : undefined;
 }
 
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}

@@ -61,6 +61,7 @@ function buildApp(state: ConsulDoubleState, options: ConsulDoubleOptions): Fasti
   const app = Fastify({ bodyLimit: 64 * KIB * KIB, forceCloseConnections: true });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addHook('onRequest', async (req) => void state.requests.push(`${req.method} ${req.url.split('?')[0]}`));
   if (options.aclToken) app.addHook('onRequest', async (req) => checkToken(req, options.aclToken!));
   const maxValueBytes = options.maxValueBytes ?? 512 * KIB;
   registerKvRoutes(app, state, { maxValueBytes });

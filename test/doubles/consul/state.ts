@@ -12,6 +12,8 @@ export class ConsulDoubleState {
   readonly services = new ServiceTable();
   readonly sessions = new Map<string, Session>();
   sessionsIndex = 0;
+  /** Every request's method and path, in order, for tests that count calls. */
+  readonly requests: string[] = [];
   private index = 0;
   private readonly lockDelays = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
