@@ -27,6 +27,10 @@ export interface ConsulDoubleOptions {
   minSessionTtlMs?: number;
   /** Node name the double reports (default: consul-double). */
   node?: string;
+  /** The datacenter it serves; `?dc=` naming another answers 500 "No path to datacenter" (default: dc1). */
+  datacenter?: string;
+  /** Serve HTTPS with this PEM certificate chain and key. */
+  https?: { cert: string; key: string };
 }
 
 export interface ConsulDouble {
@@ -58,10 +62,15 @@ export async function createConsulDouble(options: ConsulDoubleOptions = {}): Pro
 }
 
 function buildApp(state: ConsulDoubleState, options: ConsulDoubleOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: 64 * KIB * KIB, forceCloseConnections: true });
+  const app = Fastify({ bodyLimit: 64 * KIB * KIB, forceCloseConnections: true, ...(options.https ? { https: options.https } : {}) });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req) => void state.requests.push(`${req.method} ${req.url.split('?')[0]}`));
+  const datacenter = options.datacenter ?? 'dc1';
+  app.addHook('onRequest', async (req) => {
+    const dc = (req.query as Record<string, string | undefined>).dc;
+    if (dc && dc !== datacenter) throw new ConsulHttpError(500, 'No path to datacenter');
+  });
   if (options.aclToken) app.addHook('onRequest', async (req) => checkToken(req, options.aclToken!));
   const maxValueBytes = options.maxValueBytes ?? 512 * KIB;
   registerKvRoutes(app, state, { maxValueBytes });

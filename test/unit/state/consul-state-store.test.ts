@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulClient } from '../../../src/clients/consul/index.js';
 import { ConsulStateStore } from '../../../src/state/consul/consul-state-store.js';
 import { decodeSafeKey as decodeKey, encodeSafeKey as encodeKey, encodeSafeSegment } from '../../../src/shared/safe-key.js';
 import { TxnTooLargeError } from '../../../src/state/state-store.js';
+import { ensureLocalTls } from '../../../src/tls/local-ca.js';
 import { createConsulDouble, type ConsulDouble } from '../../doubles/consul/consul-double.js';
 
 describe('key codec', () => {
@@ -67,5 +71,36 @@ describe('ConsulStateStore', () => {
 
   it('refuses a prefix that is not a run of safe segments', () => {
     expect(() => new ConsulStateStore(new ConsulClient({ address: consul.url }), 'gantry')).toThrow(TypeError);
+  });
+});
+
+describe('ConsulStateStore transport settings', () => {
+  it('talks TLS to an agent whose certificate the CA file vouches for, and refuses it without', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gantry-consul-tls-'));
+    const tls = await ensureLocalTls({ dir, hostnames: [] });
+    const secure = await createConsulDouble({ https: { cert: tls.cert, key: tls.key } });
+    try {
+      expect(secure.url).toMatch(/^https:/);
+      const trusted = new ConsulStateStore(new ConsulClient({ address: secure.url, caFile: tls.caCertFile }), 'gantry/');
+      await trusted.put('tls/a', '1');
+      expect((await trusted.get('tls/a'))?.value).toBe('1');
+      const untrusted = new ConsulStateStore(new ConsulClient({ address: secure.url, attempts: 1 }), 'gantry/');
+      await expect(untrusted.get('tls/a')).rejects.toThrow(/certificate/);
+    } finally {
+      await secure.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sends the configured datacenter with every call', async () => {
+    const consul = await createConsulDouble({ datacenter: 'eu-west' });
+    try {
+      const right = new ConsulStateStore(new ConsulClient({ address: consul.url, datacenter: 'eu-west' }), 'gantry/');
+      await right.put('dc/a', '1');
+      const wrong = new ConsulStateStore(new ConsulClient({ address: consul.url, datacenter: 'us-east' }), 'gantry/');
+      await expect(wrong.get('dc/a')).rejects.toThrow(/No path to datacenter/);
+    } finally {
+      await consul.close();
+    }
   });
 });
