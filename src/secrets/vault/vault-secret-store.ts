@@ -1,9 +1,9 @@
 import { isoTime, type Clock } from '../../shared/clock.js';
-import { appError } from '../../shared/errors.js';
 import { prefixedId } from '../../shared/ids.js';
 import { encodeSafeSegment } from '../../shared/safe-key.js';
 import { failedOpAt, findNamed, RACE, RecordLayout, retryOnRace, type Found } from '../../state/named-records.js';
 import type { StateStore } from '../../state/state-store.js';
+import { secretIdCollision, secretNameTaken, secretNotFound } from '../secret-errors.js';
 import type { SecretInput, SecretPatch, SecretRecord, SecretStore } from '../secret-store.js';
 import type { VaultKv } from './vault-kv.js';
 
@@ -39,7 +39,7 @@ export class VaultSecretStore implements SecretStore {
   async create(input: SecretInput, actor: string): Promise<SecretRecord> {
     const record = this.newRecord(prefixedId('sec'), input, actor);
     const result = await this.state.txn(LAYOUT.insertOps(record));
-    if (!result.ok) throw failedOpAt(result, 0) ? idCollision() : nameTaken(record.name);
+    if (!result.ok) throw failedOpAt(result, 0) ? secretIdCollision() : secretNameTaken(record.name);
     try {
       await this.kv.write(this.pathOf(record.name), { value: input.value });
     } catch (err) {
@@ -52,12 +52,12 @@ export class VaultSecretStore implements SecretStore {
   async update(idOrName: string, patch: SecretPatch, actor: string): Promise<SecretRecord> {
     const { previous, next } = await retryOnRace(`updating secret "${idOrName}"`, 'secret', async () => {
       const found = await this.find(idOrName);
-      if (!found) throw notFound(idOrName);
+      if (!found) throw secretNotFound(idOrName);
       const next = this.patched(found.stored, patch, actor);
       const result = await this.state.txn(LAYOUT.replaceOps(found, next));
       if (result.ok) return { previous: found.stored, next };
       if (failedOpAt(result, 0)) return RACE;
-      throw nameTaken(next.name);
+      throw secretNameTaken(next.name);
     });
     await this.moveValue(previous.name, next.name, patch.value);
     return next;
@@ -146,16 +146,4 @@ function toPublic(r: SecretRecord): SecretRecord {
     created_by: r.created_by,
     last_updated_by: r.last_updated_by,
   };
-}
-
-function notFound(idOrName: string) {
-  return appError('GANTRY_ERR_SECRET_NOT_FOUND', `no secret with id or name "${idOrName}"`);
-}
-
-function nameTaken(name: string) {
-  return appError('GANTRY_ERR_SECRET_EXISTS', `a secret named "${name}" already exists`, { param: 'name' });
-}
-
-function idCollision() {
-  return appError('GANTRY_ERR_STATE_CONFLICT', 'a secret with this id already exists; try again');
 }
