@@ -24,7 +24,7 @@ import { WriteBatcher } from './queue/write-batcher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { ConsulClient } from './clients/consul/index.js';
+import { consulClientFrom } from './clients/consul/from-settings.js';
 import { ConsulStateStore } from './state/consul/consul-state-store.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -198,15 +198,7 @@ function isLifecycle(value: object): value is Lifecycle {
 export function buildStateStore(config: ServerConfig): StateStore {
   const consul = config.cluster.consul;
   if (consul) {
-    const client = new ConsulClient({
-      address: consul.address,
-      ...(consul.token ? { token: consul.token } : {}),
-      ...(consul.datacenter ? { datacenter: consul.datacenter } : {}),
-      ...(consul.caFile ? { caFile: consul.caFile } : {}),
-      ...(consul.certFile ? { certFile: consul.certFile } : {}),
-      ...(consul.keyFile ? { keyFile: consul.keyFile } : {}),
-    });
-    return new ConsulStateStore(client, consul.kvPrefix);
+    return new ConsulStateStore(consulClientFrom(consul), consul.kvPrefix);
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   return new SqliteStateStore(dataPaths(config.dataDir).state);

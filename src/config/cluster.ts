@@ -37,6 +37,8 @@ function resolveConsul(raw: RawConfig, cwd: string, problems: string[]): ConsulS
     keyFile: file(raw.consul_client_key, cwd),
     datacenter: raw.consul_datacenter,
     kvPrefix: raw.consul_kv_prefix,
+    leaderTtlSeconds: raw.leader_ttl_seconds,
+    leaderLockDelaySeconds: raw.leader_lock_delay_seconds,
   };
 }
 

@@ -87,6 +87,10 @@ export const rawConfigSchema = z
       .string()
       .regex(/^([A-Za-z0-9\-_]+\/)+$/, { message: 'expected path segments of A-Z a-z 0-9 - _ ending in "/", like gantry/' })
       .default('gantry/'),
+    /** Leader-election session TTL in seconds; Consul accepts 10–86400 (default: 15). */
+    leader_ttl_seconds: int(10, 86_400).default(15),
+    /** Seconds nobody may take the leader lock after the leader's session ends, 0–60 (default: 5). */
+    leader_lock_delay_seconds: int(0, 60).default(5),
     vault_addr: url.optional(),
     /** Vault token (default: none; then AppRole must be set). */
     vault_token: z.string().min(1).optional(),
@@ -177,6 +181,8 @@ export interface ConsulSettings {
   readonly keyFile: string | undefined;
   readonly datacenter: string | undefined;
   readonly kvPrefix: string;
+  readonly leaderTtlSeconds: number;
+  readonly leaderLockDelaySeconds: number;
 }
 
 export type VaultAuthSettings =

@@ -34,6 +34,8 @@ export interface ConsulCoordinatorOptions {
   lockDelaySeconds?: number;
   /** Longest blocking query on the lock key, seconds (default: 30). */
   watchWaitSeconds?: number;
+  /** Close `client` on `close()`, when the coordinator owns it (default: false). */
+  closeClient?: boolean;
 }
 
 const RETRY_MS = 500;
@@ -78,9 +80,15 @@ export class ConsulCoordinator implements Coordinator {
     const session = this.session;
     const wasLeading = this.lose('closed');
     await this.loop?.catch(() => undefined);
-    if (!session) return;
-    if (wasLeading) await this.options.client.kv.put(this.options.key, Buffer.from(this.options.advertiseUrl), { release: session }).catch(() => false);
-    await this.options.client.sessions.destroy(session).catch(() => undefined);
+    if (session) await this.stepDown(session, wasLeading);
+    if (this.options.closeClient) this.options.client.close();
+  }
+
+  /** Releases the lock at once (no lock-delay for an explicit release) and ends the session. */
+  private async stepDown(session: string, wasLeading: boolean): Promise<void> {
+    const { client, key, advertiseUrl } = this.options;
+    if (wasLeading) await client.kv.put(key, Buffer.from(advertiseUrl), { release: session }).catch(() => false);
+    await client.sessions.destroy(session).catch(() => undefined);
   }
 
   private async run(): Promise<void> {

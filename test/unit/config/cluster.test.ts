@@ -38,6 +38,8 @@ describe('cluster settings', () => {
       keyFile: '/srv/gantry/k.pem',
       datacenter: 'dc2',
       kvPrefix: 'gantry/',
+      leaderTtlSeconds: 15,
+      leaderLockDelaySeconds: 5,
     });
     expect(config.cluster.consulAddr).toBe('https://consul.service:8501');
     expect(load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500' }).cluster.consul?.address).toBe('http://127.0.0.1:8500');
