@@ -22,6 +22,9 @@ import { decodeSafeKey, encodeSafeKey } from '../../shared/safe-key.js';
  * Keys live under `prefix` (default `gantry/`) in the encoding of `key-codec.ts`.
  * One difference with the embedded stores: Consul's `delete-cas` of a key that is already gone succeeds.
  */
+/** Rounds of read + delete-cas before a delete of a key that keeps changing gives up. */
+const MAX_DELETE_ATTEMPTS = 16;
+
 export class ConsulStateStore implements StateStore {
   constructor(
     private readonly client: ConsulClient,
@@ -44,13 +47,15 @@ export class ConsulStateStore implements StateStore {
     return result.results[0]!.modifyIndex;
   }
 
+  /** Read, then delete with `cas`, so the answer says whether this call removed the key. */
   async delete(key: string): Promise<boolean> {
     assertValidKey(key);
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_DELETE_ATTEMPTS; attempt++) {
       const { data } = await this.client.kv.get(this.consulKey(key));
       if (!data) return false;
       if (await this.client.kv.delete(this.consulKey(key), { cas: data.ModifyIndex })) return true;
     }
+    throw new Error(`deleting state key "${key}": it kept changing concurrently (${MAX_DELETE_ATTEMPTS} attempts)`);
   }
 
   async cas(key: string, value: string, index: number): Promise<boolean> {
