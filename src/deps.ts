@@ -7,6 +7,8 @@ import { ensureProject } from './auth/project.js';
 import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
+import type { SecretStore } from './secrets/secret-store.js';
+import { buildVaultSecrets } from './secrets/vault/build.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
 import { GpuCatalog } from './deployments/gpu-catalog.js';
@@ -25,6 +27,8 @@ import { WriteBatcher } from './queue/write-batcher.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { consulClientFrom } from './clients/consul/from-settings.js';
+import { ConsulStateStore } from './state/consul/consul-state-store.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
 import { StorageService } from './storage/storage-service.js';
@@ -80,7 +84,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
-  const secrets = new LocalSecretStore(state, loadOrCreateKeyFile(paths.secretsKey), clock);
+  const { secrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
   const publicUrl = new PublicUrl(config.publicUrl);
   const scheduler = options.scheduler ?? buildScheduler(config, { keys, clock, logger, caFile: options.caFile });
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
@@ -140,7 +144,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     autoscaler,
     pythonSdk,
     // The embedded default is always the leader, so the autoscaler starts with the queue.
-    lifecycle: [...(isLifecycle(scheduler) ? [scheduler] : []), queue, autoscaler],
+    lifecycle: [...secretsLifecycle, ...(isLifecycle(scheduler) ? [scheduler] : []), queue, autoscaler],
   };
 }
 
@@ -216,13 +220,30 @@ function isLifecycle(value: object): value is Lifecycle {
 
 /** The StateStore the configuration selects (also used by `gantry keys`, which needs nothing else). */
 export function buildStateStore(config: ServerConfig): StateStore {
+  const consul = config.cluster.consul;
+  if (consul) {
+    return new ConsulStateStore(consulClientFrom(consul), consul.kvPrefix);
+  }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   return new SqliteStateStore(dataPaths(config.dataDir).state);
 }
 
+interface SecretStoreDeps {
+  state: StateStore;
+  clock: Clock;
+  logger: Logger;
+  secretsKey: string;
+}
+
+/** Vault KV v2 when VAULT_ADDR is set (logged in before the server starts), else sealed rows in the StateStore. */
+async function buildSecretStore(config: ServerConfig, deps: SecretStoreDeps): Promise<{ secrets: SecretStore; lifecycle: Lifecycle[] }> {
+  if (config.cluster.vault) return buildVaultSecrets(config.cluster.vault, deps);
+  return { secrets: new LocalSecretStore(deps.state, loadOrCreateKeyFile(deps.secretsKey), deps.clock), lifecycle: [] };
+}
+
+/** Settings for systems this build cannot use yet are reported, not silently honoured. */
 function warnAboutClusterSettings(config: ServerConfig, logger: Logger): void {
-  const set = Object.entries(config.cluster).filter(([, addr]) => addr !== undefined);
-  for (const [name] of set) {
-    logger.warn({ setting: name }, 'cluster backend configured but not available in this build; using the embedded one');
+  if (config.cluster.nomadAddr) {
+    logger.warn({ setting: 'nomadAddr' }, 'cluster backend configured but not available in this build; using the embedded one');
   }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
+import { resolveCluster } from './cluster.js';
 import {
   CONFIG_KEYS,
   envNameOf,
@@ -97,11 +98,15 @@ function describeIssue(issue: z.core.$ZodIssue, origins: Map<string, string>, me
   return `${where}: ${issue.message}${got}`;
 }
 
+const SECRET_KEYS = new Set(['admin_key', 'consul_http_token', 'vault_token', 'vault_secret_id']);
+
 function redactIfSecret(key: string, value: unknown): unknown {
-  return key === 'admin_key' ? '<redacted>' : value;
+  return SECRET_KEYS.has(key) ? '<redacted>' : value;
 }
 
 function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
+  const { cluster, problems } = resolveCluster(raw, cwd);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     dataDir: path.resolve(cwd, raw.data_dir),
     host: raw.host,
@@ -122,11 +127,7 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     signedUrlTtlSeconds: raw.signed_url_ttl_seconds,
     autoscaler: { stabilizationSeconds: raw.autoscaler_stabilization_seconds, intervalMs: raw.autoscaler_interval_ms },
     projectName: raw.project_name,
-    cluster: {
-      nomadAddr: raw.nomad_addr,
-      consulAddr: raw.consul_http_addr,
-      vaultAddr: raw.vault_addr,
-    },
+    cluster,
   };
 }
 

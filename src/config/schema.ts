@@ -73,8 +73,47 @@ export const rawConfigSchema = z
     /** Name of the single project this server serves (default: default). */
     project_name: z.string().min(1).max(100).default('default'),
     nomad_addr: url.optional(),
-    consul_http_addr: url.optional(),
+    /** Consul agent: a URL, or `host:port` as the Consul CLI takes it (scheme from consul_http_ssl). */
+    consul_http_addr: z.string().trim().min(1).optional(),
+    /** Consul ACL token (default: none, the agent's default token). */
+    consul_http_token: z.string().min(1).optional(),
+    /** `https` for a `host:port` Consul address (default: false). */
+    consul_http_ssl: boolish.default(false),
+    /** PEM CA file that signs the Consul agent's certificate (default: the system's CAs). */
+    consul_cacert: z.string().min(1).optional(),
+    /** PEM client certificate and key for Consul mTLS (default: none). */
+    consul_client_cert: z.string().min(1).optional(),
+    consul_client_key: z.string().min(1).optional(),
+    /** Consul datacenter for every call (default: the agent's). */
+    consul_datacenter: z.string().min(1).optional(),
+    /** Where Gantry's keys live in Consul KV (default: gantry/). */
+    consul_kv_prefix: z
+      .string()
+      .regex(/^([A-Za-z0-9\-_]+\/)+$/, { message: 'expected path segments of A-Z a-z 0-9 - _ ending in "/", like gantry/' })
+      .default('gantry/'),
+    /** Leader-election session TTL in seconds; Consul accepts 10–86400 (default: 15). */
+    leader_ttl_seconds: int(10, 86_400).default(15),
+    /** Seconds nobody may take the leader lock after the leader's session ends, 0–60 (default: 5). */
+    leader_lock_delay_seconds: int(0, 60).default(5),
     vault_addr: url.optional(),
+    /** Vault token (default: none; then AppRole must be set). */
+    vault_token: z.string().min(1).optional(),
+    /** AppRole role id and secret id, an alternative to vault_token (default: none). */
+    vault_role_id: z.string().min(1).optional(),
+    vault_secret_id: z.string().min(1).optional(),
+    /** Where the AppRole auth method is mounted (default: approle). */
+    vault_approle_mount: z.string().regex(/^[A-Za-z0-9\-_/]+$/).default('approle'),
+    /** PEM CA file that signs Vault's certificate (default: the system's CAs). */
+    vault_cacert: z.string().min(1).optional(),
+    /** PEM client certificate and key for Vault mTLS (default: none). */
+    vault_client_cert: z.string().min(1).optional(),
+    vault_client_key: z.string().min(1).optional(),
+    /** Vault Enterprise namespace (default: none). */
+    vault_namespace: z.string().min(1).optional(),
+    /** Mount of the KV v2 engine (default: secret, as `vault server -dev` and Nomad's workload policy use). */
+    vault_kv_mount: z.string().regex(/^[A-Za-z0-9\-_]+(\/[A-Za-z0-9\-_]+)*$/, { message: 'expected a mount path like secret' }).default('secret'),
+    /** Path under the mount for the Secrets API's values (default: gantry). */
+    vault_prefix: z.string().regex(/^[A-Za-z0-9\-_]+(\/[A-Za-z0-9\-_]+)*$/, { message: 'expected path segments like gantry' }).default('gantry'),
   })
   .strict();
 
@@ -86,7 +125,17 @@ export function envNameOf(key: RawConfigKey): string {
   const standard: Partial<Record<RawConfigKey, string>> = {
     nomad_addr: 'NOMAD_ADDR',
     consul_http_addr: 'CONSUL_HTTP_ADDR',
+    consul_http_token: 'CONSUL_HTTP_TOKEN',
+    consul_http_ssl: 'CONSUL_HTTP_SSL',
+    consul_cacert: 'CONSUL_CACERT',
+    consul_client_cert: 'CONSUL_CLIENT_CERT',
+    consul_client_key: 'CONSUL_CLIENT_KEY',
     vault_addr: 'VAULT_ADDR',
+    vault_token: 'VAULT_TOKEN',
+    vault_cacert: 'VAULT_CACERT',
+    vault_client_cert: 'VAULT_CLIENT_CERT',
+    vault_client_key: 'VAULT_CLIENT_KEY',
+    vault_namespace: 'VAULT_NAMESPACE',
   };
   return standard[key] ?? `GANTRY_${key.toUpperCase()}`;
 }
@@ -119,7 +168,39 @@ export interface ServerConfig {
   readonly projectName: string;
   readonly cluster: {
     readonly nomadAddr: string | undefined;
+    /** The Consul agent's URL (scheme included). */
     readonly consulAddr: string | undefined;
     readonly vaultAddr: string | undefined;
+    /** Set when CONSUL_HTTP_ADDR is: the state store (and coordinator) run on Consul. */
+    readonly consul: ConsulSettings | undefined;
+    /** Set when VAULT_ADDR is: secrets live in Vault. */
+    readonly vault: VaultSettings | undefined;
   };
+}
+
+export interface ConsulSettings {
+  readonly address: string;
+  readonly token: string | undefined;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly datacenter: string | undefined;
+  readonly kvPrefix: string;
+  readonly leaderTtlSeconds: number;
+  readonly leaderLockDelaySeconds: number;
+}
+
+export type VaultAuthSettings =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'approle'; readonly roleId: string; readonly secretId: string; readonly mountPath: string };
+
+export interface VaultSettings {
+  readonly address: string;
+  readonly auth: VaultAuthSettings;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly namespace: string | undefined;
+  readonly kvMount: string;
+  readonly prefix: string;
 }

@@ -1,6 +1,7 @@
 import { buffer } from 'node:stream/consumers';
 import type { BlobStore } from '../blobs/blob-store.js';
-import type { StateStore, TxnOp } from '../state/state-store.js';
+import { appError } from '../shared/errors.js';
+import { MAX_VALUE_BYTES, type StateStore, type TxnOp } from '../state/state-store.js';
 import type { JobRecord, JsonObject } from './types.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -28,12 +29,13 @@ export class JobStore {
 
   /** Durable when it resolves. Blobs are written before the record that references them. */
   async save(record: JobRecord): Promise<void> {
-    await this.batcher.write([{ verb: 'set', key: keyOf(record.deployment_id, record.request_id), value: JSON.stringify(record) }]);
+    await this.batcher.write([setOp(record)]);
   }
 
+  /** Each record is its own write; the group commit packs them into as few transactions as fit. */
   async saveMany(records: JobRecord[]): Promise<void> {
-    const ops: TxnOp[] = records.map((r) => ({ verb: 'set', key: keyOf(r.deployment_id, r.request_id), value: JSON.stringify(r) }));
-    for (let i = 0; i < ops.length; i += 100) await this.batcher.write(ops.slice(i, i + 100));
+    const ops = records.map(setOp);
+    await Promise.all(ops.map((op) => this.batcher.write([op])));
   }
 
   async load(deploymentId: string, requestId: string): Promise<JobRecord | undefined> {
@@ -81,6 +83,24 @@ export class JobStore {
     if (!found) throw new Error(`job data ${ref} is missing from the blob store`);
     return JSON.parse((await buffer(found.stream)).toString('utf8')) as JsonObject;
   }
+}
+
+/**
+ * A job's record as one write. A record the StateStore cannot hold (Consul KV's value limit, shared by
+ * every implementation) is refused with a 413 before anything is written: payloads and outputs over
+ * INLINE_LIMIT_BYTES are already kept aside, so only a very large `info` gets here.
+ */
+function setOp(record: JobRecord): TxnOp {
+  const value = JSON.stringify(record);
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_VALUE_BYTES) {
+    throw appError(
+      'GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE',
+      `the job's record would take ${bytes} bytes, over the state store's limit of ${MAX_VALUE_BYTES} bytes; payloads over ${INLINE_LIMIT_BYTES} bytes are stored aside, so shorten "info"`,
+      { param: 'info' },
+    );
+  }
+  return { verb: 'set', key: keyOf(record.deployment_id, record.request_id), value };
 }
 
 function keyOf(deploymentId: string, requestId: string): string {

@@ -1,7 +1,8 @@
-import { MAX_TXN_OPS, type StateStore, type TxnOp } from '../state/state-store.js';
+import { MAX_TXN_BYTES, MAX_TXN_OPS, txnBytes, type StateStore, type TxnOp } from '../state/state-store.js';
 
 interface Pending {
   ops: TxnOp[];
+  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -24,8 +25,9 @@ export class WriteBatcher {
 
   write(ops: TxnOp[]): Promise<void> {
     if (ops.length > MAX_TXN_OPS) return Promise.reject(new RangeError(`${ops.length} operations in one write`));
+    const bytes = txnBytes(ops);
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
+      this.queue.push({ ops, bytes, resolve, reject });
       this.schedule();
     });
   }
@@ -51,11 +53,20 @@ export class WriteBatcher {
     }
   }
 
-  /** Whole callers, up to MAX_TXN_OPS operations. */
+  /**
+   * Whole callers, up to MAX_TXN_OPS operations and MAX_TXN_BYTES bytes (Consul's `/v1/txn` limits): a
+   * caller's writes are never split, so each caller's write stays atomic. A caller whose write alone is
+   * too large gets the store's error.
+   */
   private takeBatch(): Pending[] {
     let ops = 0;
+    let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && ops + this.queue[n]!.ops.length <= MAX_TXN_OPS) ops += this.queue[n++]!.ops.length;
+    const fits = (p: Pending) => ops + p.ops.length <= MAX_TXN_OPS && bytes + p.bytes <= MAX_TXN_BYTES;
+    while (n < this.queue.length && fits(this.queue[n]!)) {
+      ops += this.queue[n]!.ops.length;
+      bytes += this.queue[n++]!.bytes;
+    }
     return this.queue.splice(0, Math.max(n, 1));
   }
 

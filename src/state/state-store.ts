@@ -64,11 +64,51 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-/** A transaction was refused because it had more operations than the store allows. */
+/**
+ * Largest value one key holds, in UTF-8 bytes, and largest sum of key and value bytes in one `txn`. Consul
+ * refuses values over `kv_max_value_size` (512 KiB) and `/v1/txn` bodies over `txn_max_req_len` (512 KiB)
+ * in which values travel base64-encoded (4/3 larger) with about 100 bytes of JSON per operation: 360 KiB of
+ * keys and values stays under 512 KiB on the wire even with 128 operations. A single value leaves 8 KiB for
+ * its key, so a write of one value always fits one transaction. Every implementation enforces the same
+ * limits, so what the embedded default stores the cluster stores too.
+ */
+export const MAX_VALUE_BYTES = 352 * 1024;
+export const MAX_TXN_BYTES = 360 * 1024;
+
+/** A transaction was refused because it had more operations (or bytes) than the store allows. */
 export class TxnTooLargeError extends Error {
   override readonly name = 'TxnTooLargeError';
-  constructor(count: number) {
-    super(`transaction has ${count} operations; at most ${MAX_TXN_OPS} are allowed`);
+  constructor(count: number, detail?: string) {
+    super(detail ?? `transaction has ${count} operations; at most ${MAX_TXN_OPS} are allowed`);
+  }
+}
+
+/** A value was refused because it is larger than MAX_VALUE_BYTES. */
+export class ValueTooLargeError extends Error {
+  override readonly name = 'ValueTooLargeError';
+  constructor(
+    readonly key: string,
+    readonly bytes: number,
+  ) {
+    super(`value of ${bytes} bytes for state key "${key}" is over the limit of ${MAX_VALUE_BYTES} bytes`);
+  }
+}
+
+/** Bytes a transaction's keys and values take, the measure MAX_TXN_BYTES limits. */
+export function txnBytes(ops: TxnOp[]): number {
+  return ops.reduce((sum, op) => sum + Buffer.byteLength(op.key) + ('value' in op ? Buffer.byteLength(op.value) : 0), 0);
+}
+
+/** The checks every implementation runs before a write: keys, value sizes, operation count and bytes. */
+export function assertWritable(ops: TxnOp[]): void {
+  if (ops.length > MAX_TXN_OPS) throw new TxnTooLargeError(ops.length);
+  for (const op of ops) {
+    assertValidKey(op.key);
+    if ('value' in op && Buffer.byteLength(op.value) > MAX_VALUE_BYTES) throw new ValueTooLargeError(op.key, Buffer.byteLength(op.value));
+  }
+  const bytes = txnBytes(ops);
+  if (bytes > MAX_TXN_BYTES) {
+    throw new TxnTooLargeError(ops.length, `transaction holds ${bytes} bytes of keys and values; at most ${MAX_TXN_BYTES} are allowed`);
   }
 }
 

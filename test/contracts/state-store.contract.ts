@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_TXN_OPS, TxnTooLargeError, type StateStore } from '../../src/state/state-store.js';
+import { MAX_TXN_BYTES, MAX_TXN_OPS, MAX_VALUE_BYTES, TxnTooLargeError, ValueTooLargeError, type StateStore } from '../../src/state/state-store.js';
 
 /**
  * The StateStore contract: every implementation (memory double, SQLite, Consul KV) must pass it.
@@ -163,6 +163,23 @@ export function describeStateStoreContract(name: string, makeStore: () => Promis
       }));
       expect((await store.txn(ops)).ok).toBe(true);
       expect(await store.list(k('full/'))).toHaveLength(MAX_TXN_OPS);
+    });
+
+    it('accepts a value at MAX_VALUE_BYTES and refuses one byte more, in put, cas and txn', async () => {
+      const full = 'é'.repeat(MAX_VALUE_BYTES / 2);
+      await store.put(k('limit'), full);
+      expect((await store.get(k('limit')))?.value).toBe(full);
+      await expect(store.put(k('over'), `${full}x`)).rejects.toBeInstanceOf(ValueTooLargeError);
+      await expect(store.cas(k('over'), `${full}x`, 0)).rejects.toBeInstanceOf(ValueTooLargeError);
+      await expect(store.txn([{ verb: 'set', key: k('over'), value: `${full}x` }])).rejects.toBeInstanceOf(ValueTooLargeError);
+      expect(await store.get(k('over'))).toBeUndefined();
+    });
+
+    it('refuses a transaction whose keys and values exceed MAX_TXN_BYTES', async () => {
+      const half = 'v'.repeat(MAX_TXN_BYTES / 2);
+      const ops = [0, 1, 2].map((i) => ({ verb: 'set' as const, key: k(`bytes/${i}`), value: half }));
+      await expect(store.txn(ops)).rejects.toBeInstanceOf(TxnTooLargeError);
+      expect(await store.list(k('bytes/'))).toEqual([]);
     });
 
     it('rejects keys that start with a slash', async () => {

@@ -1,7 +1,6 @@
 import {
   assertValidKey,
-  MAX_TXN_OPS,
-  TxnTooLargeError,
+  assertWritable,
   type KvEntry,
   type ListOptions,
   type StateStore,
@@ -79,8 +78,7 @@ export class MemoryStateStore implements StateStore {
 
   /** Applies to a copy and swaps it in only when every operation succeeded. */
   private applyTxn(ops: TxnOp[]): TxnResult {
-    if (ops.length > MAX_TXN_OPS) throw new TxnTooLargeError(ops.length);
-    ops.forEach((op) => assertValidKey(op.key));
+    assertWritable(ops);
     const next = new Map(this.entries);
     const index = this.index + 1;
     const { results, errors } = applyTxnOps(ops, index, {

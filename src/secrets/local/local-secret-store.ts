@@ -3,6 +3,7 @@ import { appError } from '../../shared/errors.js';
 import { prefixedId } from '../../shared/ids.js';
 import { failedOpAt, findNamed, RACE, RecordLayout, retryOnRace, type Found } from '../../state/named-records.js';
 import type { StateStore } from '../../state/state-store.js';
+import { secretIdCollision, secretNameTaken, secretNotFound } from '../secret-errors.js';
 import type { SecretInput, SecretPatch, SecretRecord, SecretStore } from '../secret-store.js';
 import { assertEncryptionKey, seal, unseal, type SealedValue } from './seal.js';
 
@@ -36,20 +37,20 @@ export class LocalSecretStore implements SecretStore {
   async create(input: SecretInput, actor: string): Promise<SecretRecord> {
     const stored = this.newRecord(prefixedId('sec'), input, actor);
     const result = await this.state.txn(LAYOUT.insertOps(stored));
-    if (!result.ok) throw failedOpAt(result, 0) ? idCollision() : nameTaken(stored.name);
+    if (!result.ok) throw failedOpAt(result, 0) ? secretIdCollision() : secretNameTaken(stored.name);
     return toPublic(stored);
   }
 
   async update(idOrName: string, patch: SecretPatch, actor: string): Promise<SecretRecord> {
     return retryOnRace(`updating secret "${idOrName}"`, 'secret', async () => {
       const found = await this.find(idOrName);
-      if (!found) throw notFound(idOrName);
+      if (!found) throw secretNotFound(idOrName);
       const next = this.patched(found.stored, patch, actor);
       const result = await this.state.txn(LAYOUT.replaceOps(found, next));
       if (result.ok) return toPublic(next);
       // The record cas comes first: if it failed, someone else wrote in between and a fresh read decides.
       if (failedOpAt(result, 0)) return RACE;
-      throw nameTaken(next.name);
+      throw secretNameTaken(next.name);
     });
   }
 
@@ -128,16 +129,4 @@ function toPublic(stored: StoredSecret): SecretRecord {
     created_by: stored.created_by,
     last_updated_by: stored.last_updated_by,
   };
-}
-
-function notFound(idOrName: string) {
-  return appError('GANTRY_ERR_SECRET_NOT_FOUND', `no secret with id or name "${idOrName}"`);
-}
-
-function nameTaken(name: string) {
-  return appError('GANTRY_ERR_SECRET_EXISTS', `a secret named "${name}" already exists`, { param: 'name' });
-}
-
-function idCollision() {
-  return appError('GANTRY_ERR_STATE_CONFLICT', 'a secret with this id already exists; try again');
 }

@@ -2,8 +2,7 @@ import Database from 'better-sqlite3';
 import { applyTxnOps, type KvAccess } from '../apply-txn.js';
 import {
   assertValidKey,
-  MAX_TXN_OPS,
-  TxnTooLargeError,
+  assertWritable,
   type KvEntry,
   type ListOptions,
   type StateStore,
@@ -104,8 +103,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   async txn(ops: TxnOp[]): Promise<TxnResult> {
-    if (ops.length > MAX_TXN_OPS) throw new TxnTooLargeError(ops.length);
-    for (const op of ops) assertValidKey(op.key);
+    assertWritable(ops);
     try {
       return this.db.transaction(() => this.applyAll(ops)).immediate();
     } catch (err) {
