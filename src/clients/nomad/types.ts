@@ -236,6 +236,7 @@ export interface AllocListStub {
   TaskStates: Record<string, TaskState> | null;
   DeploymentStatus: AllocDeploymentStatus | null;
   NextAllocation?: string;
+  DeploymentID?: string;
   CreateIndex: number;
   ModifyIndex: number;
   CreateTime: number;
@@ -270,6 +271,7 @@ export interface Evaluation {
   Status: 'pending' | 'blocked' | 'complete' | 'failed' | 'canceled';
   StatusDescription?: string;
   TriggeredBy: string;
+  DeploymentID?: string;
   FailedTGAllocs?: Record<string, AllocationMetric> | null;
   QueuedAllocations?: Record<string, number> | null;
   BlockedEval?: string;
