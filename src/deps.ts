@@ -9,10 +9,14 @@ import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
-import { GpuCatalog } from './deployments/gpu-catalog.js';
+import { GpuCatalog, gpuTypeFromOptions } from './deployments/gpu-catalog.js';
 import { RequestStats } from './deployments/request-stats.js';
 import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
+import { buildNomadScheduler } from './scheduler/nomad/from-config.js';
+import type { DeploymentTokens } from './scheduler/nomad/nomad-scheduler.js';
+import { storageVolumeFiles } from './scheduler/nomad/storage-volume-files.js';
+import type { WorkloadSecrets } from './secrets/workload-secrets.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { JobStore } from './queue/job-store.js';
@@ -34,6 +38,8 @@ export interface BuildDepsOptions {
   caFile?: string;
   /** Use this scheduler instead of the one the configuration selects (tests). */
   scheduler?: Scheduler;
+  /** Where Nomad jobs read their secrets (tests inject one; the cluster's is Vault). */
+  workloadSecrets?: WorkloadSecrets;
 }
 
 /** Where the embedded default keeps each thing under `GANTRY_DATA_DIR`. */
@@ -76,15 +82,27 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const keys = new KeyService(state, clock);
   const secrets = new LocalSecretStore(state, loadOrCreateKeyFile(paths.secretsKey), clock);
   const publicUrl = new PublicUrl(config.publicUrl);
-  const scheduler = options.scheduler ?? buildScheduler(config, { keys, clock, logger, caFile: options.caFile });
+  const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const storage = new StorageService({
+    state,
+    blobs,
+    staging: new DirectoryBlobStore(paths.multipart),
+    signingKey: loadOrCreateKeyFile(paths.signingKey),
+    clock,
+    ttlSeconds: config.signedUrlTtlSeconds,
+    maxUploadBytes: config.maxUploadBytes,
+  });
+  const scheduler =
+    options.scheduler ??
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets, volumes, blobs, storage, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
     volumes,
     scheduler,
     keys,
-    gpus: new GpuCatalog(),
+    gpus,
     clock,
     apiBaseUrl: () => publicUrl.get(),
   });
@@ -98,15 +116,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     keys,
     secrets,
     blobs,
-    storage: new StorageService({
-      state,
-      blobs,
-      staging: new DirectoryBlobStore(paths.multipart),
-      signingKey: loadOrCreateKeyFile(paths.signingKey),
-      clock,
-      ttlSeconds: config.signedUrlTtlSeconds,
-      maxUploadBytes: config.maxUploadBytes,
-    }),
+    storage,
     project: await ensureProject(state, config.projectName, clock),
     metrics,
     tls: options.tls,
@@ -162,10 +172,30 @@ interface SchedulerDeps {
   clock: Clock;
   logger: Logger;
   caFile: string | undefined;
+  gpus: GpuCatalog;
+  workloadSecrets: WorkloadSecrets | undefined;
+  volumes: VolumeService;
+  blobs: DirectoryBlobStore;
+  storage: StorageService;
+  publicUrl: PublicUrl;
 }
 
-/** The Scheduler the configuration selects: local child processes on the embedded default. */
+/** The Scheduler the configuration selects: a Nomad job per deployment with NOMAD_ADDR, else local child processes. */
 function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
+  if (config.cluster.nomadAddr) {
+    return buildNomadScheduler(config, {
+      gpus: deps.gpus,
+      tokens: deploymentTokensOf(deps.keys),
+      clock: deps.clock,
+      logger: deps.logger,
+      workloadSecrets: deps.workloadSecrets,
+      volumes: storageVolumeFiles({
+        sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
+        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+        sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
+      }),
+    });
+  }
   return new LocalScheduler({
     dataDir: config.dataDir,
     sprocketPackage: PYTHON_SDK_DIR,
@@ -186,6 +216,14 @@ function workerTokensOf(keys: KeyService): WorkerTokens {
   };
 }
 
+/** KeyService seen as the Nomad scheduler's deployment-scoped tokens (one per revision; all revoked at destroy). */
+function deploymentTokensOf(keys: KeyService): DeploymentTokens {
+  return {
+    issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
+    revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
+  };
+}
+
 function isLifecycle(value: object): value is Lifecycle {
   return 'start' in value || 'close' in value;
 }
@@ -197,7 +235,7 @@ export function buildStateStore(config: ServerConfig): StateStore {
 }
 
 function warnAboutClusterSettings(config: ServerConfig, logger: Logger): void {
-  const set = Object.entries(config.cluster).filter(([, addr]) => addr !== undefined);
+  const set = Object.entries(config.cluster).filter(([name, addr]) => addr !== undefined && name !== 'nomadAddr');
   for (const [name] of set) {
     logger.warn({ setting: name }, 'cluster backend configured but not available in this build; using the embedded one');
   }
