@@ -149,8 +149,10 @@ export class NomadHttp {
     try {
       res = await this.axios.request({ method, url: path, params, data: o.body, signal: o.signal, timeout: o.timeout ?? this.options.timeoutMs ?? 30_000, responseType: o.responseType ?? 'json' });
     } catch (err) {
-      if (isAxiosError(err) || err instanceof Error) throw new UnexpectedResponseError(method, path, 0, (err as Error).message, { cause: err });
-      throw err;
+      // Only the code and message travel on: axios errors carry the request config, headers (the token) included.
+      const code = isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException).code;
+      const cause = Object.assign(new Error((err as Error).message), { code });
+      throw new UnexpectedResponseError(method, path, 0, (err as Error).message, { cause });
     }
     if (res.status >= 200 && res.status < 300) return res as AxiosResponse<T>;
     throw new UnexpectedResponseError(method, path, res.status, await bodyText(res.data));

@@ -67,10 +67,11 @@ describe('NomadHttp', () => {
   });
 
   it('retries a refused connection (status 0) but classifies it transient only for network codes', async () => {
-    const http = new NomadHttp({ address: 'http://127.0.0.1:1', retry: { attempts: 2, baseMs: 1, maxMs: 1 } });
+    const http = new NomadHttp({ address: 'http://127.0.0.1:1', token: 's3cret', retry: { attempts: 2, baseMs: 1, maxMs: 1 } });
     const err = await http.get('/v1/jobs').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 0 });
     expect(isTransient(err)).toBe(true);
+    expect(JSON.stringify((err as Error).cause, Object.getOwnPropertyNames((err as Error).cause))).not.toMatch(/s3cret|X-Nomad-Token|headers/);
     expect(isEnforceIndexConflict(new UnexpectedResponseError('POST', '/v1/jobs', 500, 'rpc error: Enforcing job modify index 0: job already exists'))).toBe(true);
   });
 });
