@@ -101,6 +101,25 @@ describe('deployments on Nomad (server against the Nomad double)', () => {
     expect(principal).toMatchObject({ kind: 'worker', deploymentId: (await deployment()).id, replicaId: undefined });
     for (const value of secrets.values()) expect(JSON.stringify(nomad.registered)).not.toContain(value);
   });
+  it('binds a claim to the allocation named by the worker’s hostname and releases it when the allocation fails', async () => {
+    await call('POST', '/v1/deployments', { name: 'chat', image: 'registry.example.com/chat:1', gpu_type: 'none', gpu_count: 0 });
+    await until('Ready', (d) => d.status === 'Ready');
+    const [alloc] = nomad.live('gantry-chat');
+    const token = secrets.entries.get('secret/data/default/gantry-chat/env')!.TOGETHER_API_KEY!;
+    const submitted = (await call('POST', '/v1/queue/submit', { model: 'chat', payload: { n: 1 } })).body as unknown as { request_id: string };
+    const worker = { authorization: `Bearer ${token}` };
+    const claim = await app.inject({ method: 'GET', url: `/internal/v1/queue/retrieve?model=chat&timeout=1s&hostname=${alloc!.ID}`, headers: worker });
+    expect(claim.json()).toMatchObject({ data: { request_id: submitted.request_id } });
+    const running = await app.inject({ method: 'POST', url: '/internal/v1/videos/status', headers: worker, payload: { model: 'chat', request_id: submitted.request_id, status: 'running', payload: {} } });
+    expect(running.statusCode).toBe(200);
+    nomad.fail(alloc!.ID, 137);
+    const status = () => call('GET', `/v1/queue/status?model=chat&request_id=${submitted.request_id}`).then((r) => r.body as unknown as { status: string; retries: number });
+    const released = await waitFor('the claim released', async () => {
+      const s = await status();
+      return s.status === 'pending' ? s : undefined;
+    }, 15_000);
+    expect(released.retries).toBe(1);
+  });
 });
 
 describe('buildDeps with NOMAD_ADDR', () => {
