@@ -3,7 +3,7 @@ import { GpuCatalog } from '../../src/deployments/gpu-catalog.js';
 import { NomadScheduler, type DeploymentTokens, type VolumeFiles } from '../../src/scheduler/nomad/nomad-scheduler.js';
 import { DEFAULT_CLUSTER_SETTINGS, type ClusterSettings } from '../../src/scheduler/nomad/settings.js';
 import { systemClock } from '../../src/shared/clock.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { MemoryWorkloadSecrets } from '../doubles/nomad/memory-workload-secrets.js';
 import { NomadDouble, type NomadDoubleOptions } from '../doubles/nomad/nomad-double.js';
 
@@ -38,7 +38,7 @@ export interface NomadTestRig {
 }
 
 /** A NomadScheduler over a started Nomad double, with in-memory secrets and tokens. */
-export async function createNomadRig(options: NomadDoubleOptions = {}, settings: Partial<ClusterSettings> = {}): Promise<NomadTestRig> {
+export async function createNomadRig(options: NomadDoubleOptions = {}, settings: Partial<ClusterSettings> = {}, logger?: Logger): Promise<NomadTestRig> {
   const nomad = new NomadDouble({ token: 'rig-token', heartbeatMs: 200, ...options });
   const url = await nomad.start();
   const client = new NomadClient({ address: url, token: 'rig-token', retry: { attempts: 3, baseMs: 10, maxMs: 50 } });
@@ -52,7 +52,7 @@ export async function createNomadRig(options: NomadDoubleOptions = {}, settings:
     tokens,
     volumes: testVolumeFiles,
     clock: systemClock,
-    logger: createLogger({ level: 'silent' }),
+    logger: logger ?? createLogger({ level: 'silent' }),
     watchWaitMs: 5000,
   });
   await scheduler.start();

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor, waitForReason, waitForReplicas, workerSpec } from '../../../contracts/scheduler-support.js';
 import { createNomadRig, type NomadTestRig } from '../../../helpers/nomad-scheduler.js';
 import type { LogLine, ReplicaExit } from '../../../../src/scheduler/scheduler.js';
+import { createLogger } from '../../../../src/shared/logger.js';
 
 const rigs: NomadTestRig[] = [];
 async function rig(...args: Parameters<typeof createNomadRig>): Promise<NomadTestRig> {
@@ -64,6 +65,17 @@ describe('NomadScheduler.apply', () => {
     await r.scheduler.apply(spec({ revisionId: 'rev-2' }));
     r.nomad.cluster.onPlaced = original;
     expect(r.nomad.cluster.getJob('default', 'gantry-chat')!.job.Meta.gantry_revision).toBe('rev-2');
+  });
+
+  it('warns when the Nomad client’s max_kill_timeout is below the grace period, and not otherwise', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void lines.push(line) } });
+    const r = await rig({ maxKillTimeout: '30s' }, {}, logger);
+    await r.scheduler.apply(spec({ terminationGracePeriodSeconds: 20 }));
+    expect(lines.filter((l) => l.includes('max_kill_timeout'))).toHaveLength(0);
+    await r.scheduler.apply(spec({ terminationGracePeriodSeconds: 300, revisionId: 'rev-2' }));
+    const warning = JSON.parse(lines.find((l) => l.includes('max_kill_timeout'))!) as Record<string, unknown>;
+    expect(warning).toMatchObject({ gracePeriodSeconds: 300, maxKillTimeoutSeconds: 30 });
   });
 
   it('refuses a gpu_type outside the catalog', async () => {
