@@ -33,6 +33,7 @@ export function clusterSettingsOf(config: ServerConfig): ClusterSettings {
     imagePullTimeoutSeconds: n.imagePullTimeoutSeconds,
     healthyDeadlineSeconds: n.healthyDeadlineSeconds,
     progressDeadlineSeconds: n.progressDeadlineSeconds,
+    serviceProvider: config.cluster.consulAddr ? 'consul' : 'nomad',
   };
 }
 

@@ -25,6 +25,11 @@ export interface ClusterSettings {
   progressDeadlineSeconds: number;
   /** Update `MinHealthyTime` in seconds: how long a task must run to count as healthy (default: 10). */
   minHealthyTimeSeconds: number;
+  /**
+   * Who registers the workers' service: `consul` (default), or `nomad`'s native discovery when the cluster
+   * runs no Consul (a Consul service adds an implicit `${attr.consul.version}` constraint no node would meet).
+   */
+  serviceProvider: 'consul' | 'nomad';
   /** MHz asked for per CPU core when a deployment asks for a fractional core count (default: 1000). */
   mhzPerCore: number;
 }
@@ -40,6 +45,7 @@ export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
   healthyDeadlineSeconds: 3600,
   progressDeadlineSeconds: 7200,
   minHealthyTimeSeconds: 10,
+  serviceProvider: 'consul',
   mhzPerCore: 1000,
 };
 

@@ -56,7 +56,7 @@ function workerGroup(jobId: string, input: TranslateInput): TaskGroup {
     Count: spec.replicas,
     Scaling: scaling(spec),
     Networks: [{ Mode: 'host', DynamicPorts: [{ Label: PORT_LABEL, To: spec.port }] }],
-    Services: [service(jobId, spec)],
+    Services: [service(jobId, spec, settings.serviceProvider)],
     Update: update(settings),
     // CrashLoopBackOff is "restarted 3 times within 10 minutes" (compat.md §8.15); then the allocation fails
     // and is rescheduled, with a growing delay, on any node.
@@ -88,13 +88,13 @@ function scaling(spec: JobSpec): ScalingPolicy {
  * The Consul service workers are found by (direct HTTP, metric scrapes). No `check_restart`: a synchronous
  * worker cannot answer its check while a job runs, and that is busy, not dead (compat.md §8.28).
  */
-function service(jobId: string, spec: JobSpec): Service {
+function service(jobId: string, spec: JobSpec, provider: Service['Provider']): Service {
   const checks = spec.healthCheckPath
     ? [{ Name: 'health', Type: 'http' as const, Path: spec.healthCheckPath, PortLabel: PORT_LABEL, Interval: seconds(10), Timeout: seconds(5) }]
     : [];
   return {
     Name: jobId,
-    Provider: 'consul',
+    Provider: provider,
     PortLabel: PORT_LABEL,
     Tags: ['gantry', `revision-${spec.revisionId}`],
     Meta: { [META_DEPLOYMENT]: spec.deploymentId, [META_REVISION]: spec.revisionId, alloc_id: '${NOMAD_ALLOC_ID}' },

@@ -100,6 +100,7 @@ function validateGroup(g: Json): string[] {
   if (rp && !oneOf(rp.Mode, ['delay', 'fail'])) errors.push(`Unsupported restart mode: "${String(rp.Mode)}"`);
   const ports = new Set(((g.Networks ?? []) as Json[]).flatMap((n) => [...((n.DynamicPorts ?? []) as Json[]), ...((n.ReservedPorts ?? []) as Json[])].map((p) => String(p.Label))));
   for (const s of (g.Services ?? []) as Json[]) {
+    if (!oneOf(s.Provider, ['consul', 'nomad'])) errors.push(`Service ${String(s.Name)} has invalid provider "${String(s.Provider)}"`);
     if (s.PortLabel && !ports.has(String(s.PortLabel))) errors.push(`Service ${String(s.Name)} port label "${String(s.PortLabel)}" does not exist in the group network`);
     for (const c of (s.Checks ?? []) as Json[]) {
       if (!oneOf(c.Type, ['http', 'tcp', 'grpc', 'script'])) errors.push(`Service ${String(s.Name)} check type "${String(c.Type)}" is invalid`);

@@ -77,6 +77,12 @@ describe('translateJob', () => {
     for (const e of GOLDEN_EXAMPLES) expect(JSON.stringify(translateJob(e.input))).not.toMatch(/CheckRestart/);
   });
 
+  it('registers the service with Nomad’s own discovery when the cluster has no Consul', () => {
+    const input = byName('h100');
+    expect(group(input).Services[0]!.Provider).toBe('consul');
+    expect(group({ ...input, settings: { ...input.settings, serviceProvider: 'nomad' } }).Services[0]!.Provider).toBe('nomad');
+  });
+
   it('judges rollouts by task state, reverts failed ones and kills with SIGTERM after the grace period', () => {
     const input = byName('h100');
     expect(group(input).Update).toMatchObject({ HealthCheck: 'task_states', AutoRevert: true, MaxParallel: 1 });
