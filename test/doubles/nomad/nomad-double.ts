@@ -125,6 +125,14 @@ export class NomadDouble {
     this.cluster.updateAlloc(a, { ClientStatus: 'failed', TaskStates: { [task]: next } });
   }
 
+  /** The task exits 0 on its own: the allocation completes (as a worker that ran RUN_AND_EXIT does). */
+  complete(id: string): void {
+    const a = this.alloc(id);
+    const [task, state] = Object.entries(a.TaskStates ?? { worker: this.cluster.taskState('pending', []) })[0]!;
+    const events = [...state.Events, this.event('Terminated', { exit_code: '0' })];
+    this.cluster.updateAlloc(a, { ClientStatus: 'complete', TaskStates: { [task]: { ...state, State: 'dead', FinishedAt: new Date().toISOString(), Events: events } } });
+  }
+
   /** Appends to an allocation's stdout or stderr. */
   log(id: string, stream: 'stdout' | 'stderr', text: string): void {
     const logs = this.cluster.logs.get(id)!;
