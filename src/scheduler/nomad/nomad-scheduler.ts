@@ -1,5 +1,5 @@
 import type { NomadClient } from '../../clients/nomad/index.js';
-import { isEnforceIndexConflict, isNomadError, isScaleBlocked } from '../../clients/nomad/http.js';
+import { isEnforceIndexConflict, isNomadError, isScaleBlocked, isTransient } from '../../clients/nomad/http.js';
 import type { AllocListStub, Evaluation, Job } from '../../clients/nomad/types.js';
 import type { GpuCatalog } from '../../deployments/gpu-catalog.js';
 import type { WorkloadPath, WorkloadSecrets } from '../../secrets/workload-secrets.js';
@@ -95,6 +95,17 @@ export class NomadScheduler implements Scheduler {
     this.directory.remember(spec.deploymentId, jobId);
     const volumes = await Promise.all(spec.volumes.map(async (v) => ({ name: v.name, mountPath: v.mountPath, version: v.version, files: await this.o.volumes.filesOf(v) })));
     const job = translateJob({ spec, gpu, settings: this.o.settings, secretsPath: this.o.secrets.templatePath(this.path(jobId)), volumes });
+    const created = !(await this.readJob(jobId));
+    try {
+      await this.registerWithSecrets(spec, jobId, job);
+    } catch (err) {
+      // A job Nomad refused to create leaves nothing behind: no secrets, no token.
+      if (created && !(await this.readJob(jobId))) await this.forgetSecrets(spec.deploymentId, jobId);
+      throw refusal(jobId, err);
+    }
+  }
+
+  private async registerWithSecrets(spec: JobSpec, jobId: string, job: Job): Promise<void> {
     let secretsWritten = false;
     for (let attempt = 1; ; attempt++) {
       const existing = await this.readJob(jobId);
@@ -105,6 +116,11 @@ export class NomadScheduler implements Scheduler {
       const registered = await this.register(job, existing, attempt);
       if (registered) return this.followCount(spec, registered);
     }
+  }
+
+  private async forgetSecrets(deploymentId: string, jobId: string): Promise<void> {
+    await this.o.secrets.remove(this.path(jobId));
+    await this.o.tokens.revoke(deploymentId);
   }
 
   async scale(deploymentId: string, count: number): Promise<void> {
@@ -134,8 +150,7 @@ export class NomadScheduler implements Scheduler {
     });
     for (const a of allocs) await this.reportStopped(deploymentId, jobId, a);
     this.directory.forget(deploymentId);
-    await this.o.secrets.remove(this.path(jobId));
-    await this.o.tokens.revoke(deploymentId);
+    await this.forgetSecrets(deploymentId, jobId);
   }
 
   async replicas(deploymentId: string): Promise<ReplicaStatus[]> {
@@ -266,6 +281,16 @@ export class NomadScheduler implements Scheduler {
       'the Nomad client caps kill_timeout below this deployment’s termination grace period; raise client.max_kill_timeout (see README, cluster)',
     );
   }
+}
+
+/**
+ * Nomad's refusal of the job itself (a 400, or the 500 its validators answer) becomes an UnsupportedSpecError,
+ * which the API reports as a 400 with Nomad's words; transient failures and lost races stay what they are.
+ */
+function refusal(jobId: string, err: unknown): unknown {
+  if (!isNomadError(err) || err.status === 0 || isTransient(err) || isEnforceIndexConflict(err)) return err;
+  if (err.status !== 400 && err.status !== 500) return err;
+  return new UnsupportedSpecError(`Nomad refused job ${jobId}: ${err.body.trim()}`, { cause: err });
 }
 
 /** The most recent evaluation that is not a blocked one (blocked evals carry no placement metrics). */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor, waitForReason, waitForReplicas, workerSpec } from '../../../contracts/scheduler-support.js';
 import { createNomadRig, type NomadTestRig } from '../../../helpers/nomad-scheduler.js';
-import type { LogLine, ReplicaExit } from '../../../../src/scheduler/scheduler.js';
+import { UnsupportedSpecError, type LogLine, type ReplicaExit } from '../../../../src/scheduler/scheduler.js';
 import { createLogger } from '../../../../src/shared/logger.js';
 
 const rigs: NomadTestRig[] = [];
@@ -76,6 +76,13 @@ describe('NomadScheduler.apply', () => {
     await r.scheduler.apply(spec({ terminationGracePeriodSeconds: 300, revisionId: 'rev-2' }));
     const warning = JSON.parse(lines.find((l) => l.includes('max_kill_timeout'))!) as Record<string, unknown>;
     expect(warning).toMatchObject({ gracePeriodSeconds: 300, maxKillTimeoutSeconds: 30 });
+  });
+
+  it('leaves no secrets or token behind when Nomad refuses to create the job, and says why', async () => {
+    const r = await rig({ vaultEnabled: false });
+    await expect(r.scheduler.apply(spec())).rejects.toThrow(new UnsupportedSpecError('Nomad refused job gantry-chat: Vault "default" not enabled but used in the job'));
+    expect(r.secrets.entries.size).toBe(0);
+    expect(r.tokens.revoked).toEqual(['dep_chat']);
   });
 
   it('refuses a gpu_type outside the catalog', async () => {
