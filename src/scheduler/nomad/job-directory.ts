@@ -8,6 +8,8 @@ import { META_DEPLOYMENT, META_REVISION } from './translate.js';
 
 /** The prefix of every job Gantry registers (compat.md §8.24). */
 const JOB_PREFIX = 'gantry-';
+/** Least time between two list refreshes triggered by allocations of unknown jobs. */
+const REFRESH_MS = 10_000;
 
 export function versionInfoOf(job: Job): VersionInfo {
   const image = job.TaskGroups[0]?.Tasks[0]?.Config.image;
@@ -24,6 +26,7 @@ export class JobDirectory {
   private readonly deployments = new Map<string, string>();
   private readonly versions = new Map<string, Map<number, VersionInfo>>();
   private readonly addresses = new Map<string, ReplicaStatus['address']>();
+  private refreshedAt = 0;
 
   constructor(private readonly client: NomadClient) {}
 
@@ -49,13 +52,20 @@ export class JobDirectory {
     return this.jobIds.get(deploymentId);
   }
 
-  /** The deployment a job belongs to (known jobs only; `refresh` learns the others). */
-  deploymentOf(jobId: string): string | undefined {
+  /**
+   * The deployment a job belongs to. A Gantry job this process has not seen (another control-plane replica
+   * created it) is looked up in Nomad's list, at most once per `REFRESH_MS`.
+   */
+  async deploymentOf(jobId: string): Promise<string | undefined> {
+    const known = this.deployments.get(jobId);
+    if (known || !jobId.startsWith(JOB_PREFIX) || Date.now() - this.refreshedAt < REFRESH_MS) return known;
+    await this.refresh();
     return this.deployments.get(jobId);
   }
 
   /** Learns every Gantry job from Nomad's list (by its meta). */
   async refresh(): Promise<void> {
+    this.refreshedAt = Date.now();
     const { data } = await this.client.jobs.list(JOB_PREFIX);
     for (const stub of data) {
       const deploymentId = stub.Meta?.[META_DEPLOYMENT];

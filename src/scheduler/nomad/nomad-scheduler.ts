@@ -263,7 +263,7 @@ export class NomadScheduler implements Scheduler {
   }
 
   private async describe(a: AllocListStub): Promise<{ deploymentId: string; revisionId: string } | undefined> {
-    const deploymentId = this.directory.deploymentOf(a.JobID);
+    const deploymentId = await this.directory.deploymentOf(a.JobID);
     if (!deploymentId) return undefined;
     return { deploymentId, revisionId: (await this.directory.version(a.JobID, a.JobVersion)).revisionId };
   }

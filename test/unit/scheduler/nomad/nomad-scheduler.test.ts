@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor, waitForReason, waitForReplicas, workerSpec } from '../../../contracts/scheduler-support.js';
-import { createNomadRig, type NomadTestRig } from '../../../helpers/nomad-scheduler.js';
+import { createNomadRig, testVolumeFiles, type NomadTestRig } from '../../../helpers/nomad-scheduler.js';
 import { UnsupportedSpecError, type LogLine, type ReplicaExit } from '../../../../src/scheduler/scheduler.js';
 import { createLogger } from '../../../../src/shared/logger.js';
+import { GpuCatalog } from '../../../../src/deployments/gpu-catalog.js';
+import { NomadScheduler } from '../../../../src/scheduler/nomad/nomad-scheduler.js';
+import { DEFAULT_CLUSTER_SETTINGS } from '../../../../src/scheduler/nomad/settings.js';
+import { systemClock } from '../../../../src/shared/clock.js';
 
 const rigs: NomadTestRig[] = [];
 async function rig(...args: Parameters<typeof createNomadRig>): Promise<NomadTestRig> {
@@ -156,6 +160,28 @@ describe('NomadScheduler.stop', () => {
     expect(r.tokens.revoked).toEqual([spec().deploymentId]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(exits).toHaveLength(2);
+  });
+});
+
+describe('NomadScheduler.onReplicaExit', () => {
+  it('reports exits of a job another control-plane replica registered', async () => {
+    const r = await rig();
+    const other = new NomadScheduler({
+      client: r.client, settings: DEFAULT_CLUSTER_SETTINGS, gpus: new GpuCatalog(), secrets: r.secrets, tokens: r.tokens,
+      volumes: testVolumeFiles, clock: systemClock, logger: createLogger({ level: 'silent' }), watchWaitMs: 5000,
+    });
+    await other.start();
+    try {
+      const exits: ReplicaExit[] = [];
+      other.onReplicaExit((e) => exits.push(e));
+      await r.scheduler.apply(spec());
+      const [replica] = await waitForReplicas(other, 'dep_chat', 'ready', (rs) => rs.some((x) => x.readySince));
+      r.nomad.fail(replica!.replicaId, 3);
+      const [exit] = await waitFor('the exit', () => (exits.length > 0 ? exits : undefined), 15_000);
+      expect(exit).toMatchObject({ deploymentId: 'dep_chat', replicaId: replica!.replicaId, code: 3 });
+    } finally {
+      await other.close();
+    }
   });
 });
 
