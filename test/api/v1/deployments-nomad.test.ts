@@ -120,6 +120,29 @@ describe('deployments on Nomad (server against the Nomad double)', () => {
     }, 15_000);
     expect(released.retries).toBe(1);
   });
+  it('preloads a volume through artifacts whose signed URLs download its files without a key', async () => {
+    for (const [file, text] of [['pantry/0/curry.txt', 'cumin'], ['pantry/0/menu/pasta.txt', 'penne']] as const) {
+      const asked = await call('POST', '/v1/storage/upload-request', { filename: file });
+      const url = new URL((asked.body as unknown as { upload_url: { url: string } }).upload_url.url);
+      expect((await app.inject({ method: 'PUT', url: url.pathname + url.search, payload: text })).statusCode).toBe(200);
+    }
+    const volume = await call('POST', '/v1/deployments/storage/volumes', { name: 'pantry', type: 'readOnly', content: { type: 'files', source_prefix: 'pantry/0' } });
+    expect(volume.status).toBe(200);
+    const created = await call('POST', '/v1/deployments', {
+      name: 'chat', image: 'registry.example.com/chat:1', gpu_type: 'none', gpu_count: 0, volumes: [{ name: 'pantry', mount_path: '/pantry' }],
+    });
+    expect(created.status).toBe(200);
+    const task = nomad.registered[0]!.Job.TaskGroups[0]!.Tasks[0]!;
+    expect(task.Artifacts!.map((a) => a.RelativeDest).sort()).toEqual(['local/volumes/pantry/curry.txt', 'local/volumes/pantry/menu/pasta.txt']);
+    for (const artifact of task.Artifacts!) {
+      const url = new URL(artifact.GetterSource);
+      expect(url.origin).toBe('https://gantry.example.com');
+      const fetched = await app.inject({ method: 'GET', url: url.pathname + url.search });
+      expect(fetched.statusCode).toBe(200);
+      expect(['cumin', 'penne']).toContain(fetched.body);
+    }
+    expect(task.Config.mount).toEqual([{ type: 'bind', source: 'local/volumes/pantry', target: '/pantry', readonly: true }]);
+  });
 });
 
 describe('buildDeps with NOMAD_ADDR', () => {
