@@ -83,15 +83,17 @@ describe('deployments on Nomad (server against the Nomad double)', () => {
     expect((await call('PATCH', '/v1/deployments/chat', { min_replicas: 2, max_replicas: 3 })).status).toBe(200);
     await waitFor('two allocations', () => nomad.live('gantry-chat').length === 2);
 
+    const everySecret = [...secrets.values()];
+    expect(everySecret.length).toBeGreaterThanOrEqual(2);
     expect((await call('DELETE', '/v1/deployments/chat')).status).toBe(200);
     expect(nomad.cluster.getJob('default', 'gantry-chat')).toBeUndefined();
     expect(secrets.entries.size).toBe(0);
 
     const sent = JSON.stringify(nomad.registered);
     expect(sent).not.toContain('hf_top_secret_value');
+    for (const value of everySecret) expect(sent).not.toContain(value);
     expect(nomad.registered.length).toBeGreaterThanOrEqual(2);
-    const tokens = (await deps.keys.list()).length;
-    expect(tokens).toBeGreaterThan(0);
+    expect((await deps.keys.list()).filter((k) => k.role === 'worker')).toEqual([]);
   });
 
   it('delivers the worker token only through the workload secrets, scoped to the deployment', async () => {
