@@ -11,10 +11,14 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { buildVaultSecrets } from './secrets/vault/build.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
-import { GpuCatalog } from './deployments/gpu-catalog.js';
+import { GpuCatalog, gpuTypeFromOptions } from './deployments/gpu-catalog.js';
 import { RequestStats } from './deployments/request-stats.js';
 import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
+import { buildNomadScheduler } from './scheduler/nomad/from-config.js';
+import type { DeploymentTokens } from './scheduler/nomad/nomad-scheduler.js';
+import { storageVolumeFiles } from './scheduler/nomad/storage-volume-files.js';
+import type { WorkloadSecrets } from './secrets/workload-secrets.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
 import { Autoscaler } from './autoscaler/autoscaler.js';
@@ -42,6 +46,8 @@ export interface BuildDepsOptions {
   caFile?: string;
   /** Use this scheduler instead of the one the configuration selects (tests). */
   scheduler?: Scheduler;
+  /** Where Nomad jobs read their secrets (tests inject one; the cluster's is Vault). */
+  workloadSecrets?: WorkloadSecrets;
 }
 
 /** Where the embedded default keeps each thing under `GANTRY_DATA_DIR`. */
@@ -76,7 +82,6 @@ export function dataPaths(dataDir: string): DataPaths {
 export async function buildDeps(config: ServerConfig, options: BuildDepsOptions = {}): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  warnAboutClusterSettings(config, logger);
   const paths = dataPaths(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const state = buildStateStore(config);
@@ -84,18 +89,30 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
-  const { secrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
+  const { secrets, workloadSecrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
   const publicUrl = new PublicUrl(config.publicUrl);
-  const scheduler = options.scheduler ?? buildScheduler(config, { keys, clock, logger, caFile: options.caFile });
+  const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
+  const storage = new StorageService({
+    state,
+    blobs,
+    staging: new DirectoryBlobStore(paths.multipart),
+    signingKey: loadOrCreateKeyFile(paths.signingKey),
+    clock,
+    ttlSeconds: config.signedUrlTtlSeconds,
+    maxUploadBytes: config.maxUploadBytes,
+  });
+  const scheduler =
+    options.scheduler ??
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, storage, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
     volumes,
     scheduler,
     keys,
-    gpus: new GpuCatalog(),
+    gpus,
     clock,
     apiBaseUrl: () => publicUrl.get(),
     scalingEvents,
@@ -123,15 +140,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     keys,
     secrets,
     blobs,
-    storage: new StorageService({
-      state,
-      blobs,
-      staging: new DirectoryBlobStore(paths.multipart),
-      signingKey: loadOrCreateKeyFile(paths.signingKey),
-      clock,
-      ttlSeconds: config.signedUrlTtlSeconds,
-      maxUploadBytes: config.maxUploadBytes,
-    }),
+    storage,
     project: await ensureProject(state, config.projectName, clock),
     metrics,
     tls: options.tls,
@@ -190,10 +199,30 @@ interface SchedulerDeps {
   clock: Clock;
   logger: Logger;
   caFile: string | undefined;
+  gpus: GpuCatalog;
+  workloadSecrets: WorkloadSecrets | undefined;
+  volumes: VolumeService;
+  blobs: DirectoryBlobStore;
+  storage: StorageService;
+  publicUrl: PublicUrl;
 }
 
-/** The Scheduler the configuration selects: local child processes on the embedded default. */
+/** The Scheduler the configuration selects: a Nomad job per deployment with NOMAD_ADDR, else local child processes. */
 function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
+  if (config.cluster.nomadAddr) {
+    return buildNomadScheduler(config, {
+      gpus: deps.gpus,
+      tokens: deploymentTokensOf(deps.keys),
+      clock: deps.clock,
+      logger: deps.logger,
+      workloadSecrets: deps.workloadSecrets,
+      volumes: storageVolumeFiles({
+        sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
+        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+        sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
+      }),
+    });
+  }
   return new LocalScheduler({
     dataDir: config.dataDir,
     sprocketPackage: PYTHON_SDK_DIR,
@@ -211,6 +240,14 @@ function workerTokensOf(keys: KeyService): WorkerTokens {
   return {
     issue: async (deploymentId, replicaId) => (await keys.createWorkerToken(deploymentId, replicaId)).key,
     revoke: async (deploymentId, replicaId) => void (await keys.revokeWorkerTokens(deploymentId, replicaId)),
+  };
+}
+
+/** KeyService seen as the Nomad scheduler's deployment-scoped tokens (one per revision; all revoked at destroy). */
+function deploymentTokensOf(keys: KeyService): DeploymentTokens {
+  return {
+    issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
+    revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
   };
 }
 
@@ -235,15 +272,17 @@ interface SecretStoreDeps {
   secretsKey: string;
 }
 
-/** Vault KV v2 when VAULT_ADDR is set (logged in before the server starts), else sealed rows in the StateStore. */
-async function buildSecretStore(config: ServerConfig, deps: SecretStoreDeps): Promise<{ secrets: SecretStore; lifecycle: Lifecycle[] }> {
-  if (config.cluster.vault) return buildVaultSecrets(config.cluster.vault, deps);
-  return { secrets: new LocalSecretStore(deps.state, loadOrCreateKeyFile(deps.secretsKey), deps.clock), lifecycle: [] };
+interface BuiltSecrets {
+  secrets: SecretStore;
+  /** Where cluster jobs read their secret environment (Vault only). */
+  workloadSecrets: WorkloadSecrets | undefined;
+  lifecycle: Lifecycle[];
 }
 
-/** Settings for systems this build cannot use yet are reported, not silently honoured. */
-function warnAboutClusterSettings(config: ServerConfig, logger: Logger): void {
-  if (config.cluster.nomadAddr) {
-    logger.warn({ setting: 'nomadAddr' }, 'cluster backend configured but not available in this build; using the embedded one');
-  }
+/** Vault KV v2 when VAULT_ADDR is set (logged in before the server starts), else sealed rows in the StateStore. */
+async function buildSecretStore(config: ServerConfig, deps: SecretStoreDeps): Promise<BuiltSecrets> {
+  if (config.cluster.vault) return buildVaultSecrets(config.cluster.vault, deps);
+  const secrets = new LocalSecretStore(deps.state, loadOrCreateKeyFile(deps.secretsKey), deps.clock);
+  return { secrets, workloadSecrets: undefined, lifecycle: [] };
 }
+

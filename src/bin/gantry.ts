@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { runKeysCommand, type KeysAction } from '../cli-admin/keys.js';
+import { runRenderCommand } from '../cli-admin/render.js';
 import { runServer } from '../main.js';
 import type { RawConfigKey } from '../config/schema.js';
 
@@ -66,5 +67,8 @@ withConfigOptions(keys.command('list').alias('ls').description('list keys (never
 
 withConfigOptions(keys.command('revoke').argument('<id-or-name>', 'the key to revoke').description('revoke a key'))
   .action(keysAction('revoke'));
+
+withConfigOptions(program.command('render').argument('<dir>', 'a jig project directory').description('print the Nomad job JSON a project would become'))
+  .action((dir: string, opts: Flags) => runRenderCommand(loadOptions(opts), dir));
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import {
   rawConfigSchema,
   type RawConfig,
   type RawConfigKey,
+  type NomadConfig,
   type ServerConfig,
   type TlsSettings,
 } from './schema.js';
@@ -98,7 +99,7 @@ function describeIssue(issue: z.core.$ZodIssue, origins: Map<string, string>, me
   return `${where}: ${issue.message}${got}`;
 }
 
-const SECRET_KEYS = new Set(['admin_key', 'consul_http_token', 'vault_token', 'vault_secret_id']);
+const SECRET_KEYS = new Set(['admin_key', 'consul_http_token', 'vault_token', 'vault_secret_id', 'nomad_token']);
 
 function redactIfSecret(key: string, value: unknown): unknown {
   return SECRET_KEYS.has(key) ? '<redacted>' : value;
@@ -128,6 +129,30 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     autoscaler: { stabilizationSeconds: raw.autoscaler_stabilization_seconds, intervalMs: raw.autoscaler_interval_ms },
     projectName: raw.project_name,
     cluster,
+    nomad: resolveNomad(raw, cwd),
+    gpuTypes: raw.gpu_types,
+  };
+}
+
+function resolveNomad(raw: RawConfig, cwd: string): NomadConfig {
+  if (Boolean(raw.nomad_client_cert) !== Boolean(raw.nomad_client_key)) {
+    throw new ConfigError(['NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY: set both or neither']);
+  }
+  const file = (f: string | undefined) => (f ? path.resolve(cwd, f) : undefined);
+  return {
+    token: raw.nomad_token,
+    namespace: raw.nomad_namespace,
+    region: raw.nomad_region,
+    caCertFile: file(raw.nomad_cacert),
+    clientCertFile: file(raw.nomad_client_cert),
+    clientKeyFile: file(raw.nomad_client_key),
+    datacenters: raw.nomad_datacenters,
+    nodePool: raw.nomad_node_pool,
+    constraints: raw.nomad_constraints,
+    vaultRole: raw.nomad_vault_role,
+    imagePullTimeoutSeconds: raw.nomad_image_pull_timeout_seconds,
+    healthyDeadlineSeconds: raw.nomad_healthy_deadline_seconds,
+    progressDeadlineSeconds: raw.nomad_progress_deadline_seconds,
   };
 }
 

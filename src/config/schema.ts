@@ -26,6 +26,35 @@ const int = (min: number, max: number) =>
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
 
+/** A value the environment gives as JSON text and a TOML file as a table or array. */
+const jsonish = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return Symbol.for('invalid JSON');
+    }
+  }, schema);
+
+/** A list the environment gives comma-separated (`dc1,dc2`) and a TOML file as an array. */
+const stringList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  z.array(z.string().min(1)).min(1, { message: 'expected at least one name' }),
+);
+
+const nomadConstraint = z
+  .object({ attribute: z.string().min(1), operator: z.string().min(1).default('='), value: z.string().default('') })
+  .strict();
+
+const gpuTypeOptions = z
+  .object({
+    model: z.string().min(1),
+    memory_mib: z.number().int().positive().optional(),
+    mig_profile: z.string().min(1).optional(),
+  })
+  .strict();
+
 const url = z.url({ message: 'expected an absolute URL such as https://gantry.example.com:8443' });
 
 export const rawConfigSchema = z
@@ -95,6 +124,33 @@ export const rawConfigSchema = z
     leader_ttl_seconds: int(10, 86_400).default(15),
     /** Seconds nobody may take the leader lock after the leader's session ends, 0–60 (default: 5). */
     leader_lock_delay_seconds: int(0, 60).default(5),
+    /** Nomad ACL token (NOMAD_TOKEN; default: none). Never logged. */
+    nomad_token: z.string().min(1).optional(),
+    /** Nomad namespace of the worker jobs (NOMAD_NAMESPACE; default: default). */
+    nomad_namespace: z.string().min(1).default('default'),
+    /** Nomad region (NOMAD_REGION; default: the agent's, `global`). */
+    nomad_region: z.string().min(1).optional(),
+    /** PEM CA file to verify Nomad's TLS certificate (NOMAD_CACERT). */
+    nomad_cacert: z.string().min(1).optional(),
+    /** PEM client certificate and key files for Nomad's mutual TLS (NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY). */
+    nomad_client_cert: z.string().min(1).optional(),
+    nomad_client_key: z.string().min(1).optional(),
+    /** Datacenters worker jobs may run in, comma-separated (default: *, all). */
+    nomad_datacenters: stringList.default(['*']),
+    /** Node pool of worker jobs (default: none, Nomad's default pool). */
+    nomad_node_pool: z.string().min(1).optional(),
+    /** Constraints added to every worker job: `[{attribute, operator, value}]` (JSON in the environment). */
+    nomad_constraints: jsonish(z.array(nomadConstraint)).default([]),
+    /** Vault role of the worker jobs' workload identity (default: the auth method's default role). */
+    nomad_vault_role: z.string().min(1).optional(),
+    /** Docker image pull timeout of worker jobs, in seconds (default: 1800). */
+    nomad_image_pull_timeout_seconds: int(60, 24 * 3600).default(1800),
+    /** Rollout healthy deadline in seconds: how long a new replica may take to start (default: 3600). */
+    nomad_healthy_deadline_seconds: int(30, 24 * 3600).default(3600),
+    /** Rollout progress deadline in seconds; at least the healthy deadline plus a minute (default: 7200). */
+    nomad_progress_deadline_seconds: int(60, 48 * 3600).default(7200),
+    /** Operator GPU types: `{ "<name>": { model, memory_mib?, mig_profile? } }` (JSON in the environment). */
+    gpu_types: jsonish(z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { message: 'GPU type names are lowercase letters, digits, ".", "_" and "-"' }), gpuTypeOptions)).default({}),
     vault_addr: url.optional(),
     /** Vault token (default: none; then AppRole must be set). */
     vault_token: z.string().min(1).optional(),
@@ -124,6 +180,12 @@ export type RawConfigKey = keyof RawConfig;
 export function envNameOf(key: RawConfigKey): string {
   const standard: Partial<Record<RawConfigKey, string>> = {
     nomad_addr: 'NOMAD_ADDR',
+    nomad_token: 'NOMAD_TOKEN',
+    nomad_namespace: 'NOMAD_NAMESPACE',
+    nomad_region: 'NOMAD_REGION',
+    nomad_cacert: 'NOMAD_CACERT',
+    nomad_client_cert: 'NOMAD_CLIENT_CERT',
+    nomad_client_key: 'NOMAD_CLIENT_KEY',
     consul_http_addr: 'CONSUL_HTTP_ADDR',
     consul_http_token: 'CONSUL_HTTP_TOKEN',
     consul_http_ssl: 'CONSUL_HTTP_SSL',
@@ -176,6 +238,26 @@ export interface ServerConfig {
     /** Set when VAULT_ADDR is: secrets live in Vault. */
     readonly vault: VaultSettings | undefined;
   };
+  /** How to reach Nomad and what every worker job gets from the cluster (used when `cluster.nomadAddr` is set). */
+  readonly nomad: NomadConfig;
+  /** Operator GPU types added to the built-in catalog (compat.md §8.10). */
+  readonly gpuTypes: Readonly<Record<string, z.infer<typeof gpuTypeOptions>>>;
+}
+
+export interface NomadConfig {
+  readonly token: string | undefined;
+  readonly namespace: string;
+  readonly region: string | undefined;
+  readonly caCertFile: string | undefined;
+  readonly clientCertFile: string | undefined;
+  readonly clientKeyFile: string | undefined;
+  readonly datacenters: readonly string[];
+  readonly nodePool: string | undefined;
+  readonly constraints: ReadonlyArray<{ readonly attribute: string; readonly operator: string; readonly value: string }>;
+  readonly vaultRole: string | undefined;
+  readonly imagePullTimeoutSeconds: number;
+  readonly healthyDeadlineSeconds: number;
+  readonly progressDeadlineSeconds: number;
 }
 
 export interface ConsulSettings {

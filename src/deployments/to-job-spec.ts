@@ -35,5 +35,8 @@ export function toJobSpec(record: DeploymentRecord, inputs: ResolvedInputs): Job
     volumes: inputs.volumes,
     terminationGracePeriodSeconds: record.termination_grace_period_seconds,
     replicas: record.desired_replicas,
+    minReplicas: record.min_replicas,
+    maxReplicas: record.max_replicas,
+    jobId: record.job_id,
   };
 }

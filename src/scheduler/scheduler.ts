@@ -40,6 +40,11 @@ export interface JobSpec {
   terminationGracePeriodSeconds: number;
   /** Desired replica count at apply time. */
   replicas: number;
+  /** The deployment's bounds on `replicas` (a Nomad group's `Scaling` block); default: none. */
+  minReplicas?: number;
+  maxReplicas?: number;
+  /** Cluster job id, fixed at create (compat.md §8.24); default: derived from `deploymentName`. */
+  jobId?: string;
 }
 
 export interface LocalSource {

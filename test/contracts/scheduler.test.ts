@@ -1,5 +1,6 @@
 import type { JobSpec } from '../../src/scheduler/scheduler.js';
 import { MemoryScheduler } from '../doubles/memory-scheduler.js';
+import { createNomadRig } from '../helpers/nomad-scheduler.js';
 import { describeSchedulerContract } from './scheduler.contract.js';
 import { cleanupTestSchedulers, createTestScheduler, getJson, replicaPid, waitFor, workerSpec } from './scheduler-support.js';
 
@@ -38,5 +39,17 @@ describeSchedulerContract('LocalScheduler (real processes)', async () => {
     say,
     startedLine: /^worker started on port \d+/,
     close: cleanupTestSchedulers,
+  };
+});
+
+describeSchedulerContract('NomadScheduler over the Nomad double', async () => {
+  const rig = await createNomadRig();
+  return {
+    scheduler: rig.scheduler,
+    spec: (overrides) => workerSpec({ source: undefined, ...overrides }),
+    crash: async (replicaId) => rig.nomad.fail(replicaId, 137),
+    say: async (replicaId, line) => rig.nomad.log(replicaId, 'stdout', `${line}\n`),
+    startedLine: /^worker started on port \d+/,
+    close: rig.close,
   };
 });

@@ -68,11 +68,16 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
 
 /**
  * Who holds a claim. A worker token issued to one replica is that replica (§8.2); any other key is
- * the key plus the hostname the worker reports, so two workers sharing a user key stay apart.
+ * the key plus the hostname the worker reports, so two workers sharing a user key stay apart. A
+ * deployment-scoped worker token (Nomad: allocations are created by Nomad, so they share one) names its
+ * replica by the hostname, which is the allocation id: the claim is bound to that allocation.
  */
 function claimantOf(principal: Principal, hostname: string | undefined): Claimant {
   if (principal.kind === 'worker' && principal.replicaId) {
     return { key: `replica:${principal.replicaId}`, replicaId: principal.replicaId, ...(hostname ? { hostname } : {}) };
+  }
+  if (principal.kind === 'worker' && hostname) {
+    return { key: `key:${principal.keyId}@${hostname}`, replicaId: hostname, hostname };
   }
   return { key: `key:${principal.keyId}@${hostname ?? '-'}`, ...(hostname ? { hostname } : {}) };
 }
