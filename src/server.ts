@@ -80,7 +80,11 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(authPlugin, { keys: deps.keys });
   void app.register(metricsPlugin, { registry: deps.metrics, requireKey: deps.config.metricsRequireKey });
   app.get('/health', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
-  void app.register(identityRoutes, { project: deps.project, registry: deps.config.registry });
+  void app.register(identityRoutes, {
+    project: deps.project,
+    registry: deps.config.registry,
+    scheduler: deps.config.cluster.nomadAddr ? 'nomad' : 'local',
+  });
   void app.register(secretsRoutes, { secrets: deps.secrets });
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
   void app.register(volumesRoutes, { volumes: deps.volumes });
