@@ -15,6 +15,9 @@ export interface UploadOptions {
   backoffMs?: number;
 }
 
+/** The storage calls the uploader needs (a narrow role, so tests hand it a double). */
+export type UploadStorage = Pick<StorageApi, 'uploadRequest' | 'put' | 'multipartInit' | 'multipartComplete' | 'multipartAbort'>;
+
 export interface UploadProgress {
   /** Called as bytes go out; `file` is the remote name being worked on. */
   update(sentBytes: number, totalBytes: number, doneFiles: number, totalFiles: number, file: string): void;
@@ -31,7 +34,7 @@ interface LocalFile {
  * largest files first, `concurrency` at once, each retried; a signed PUT per file below the threshold,
  * multipart (init, parts with their ETags, complete; abort on failure) above it.
  */
-export async function uploadDirectory(storage: StorageApi, source: string, prefix: string, options: UploadOptions, progress: UploadProgress): Promise<void> {
+export async function uploadDirectory(storage: UploadStorage, source: string, prefix: string, options: UploadOptions, progress: UploadProgress): Promise<void> {
   const files = await listFiles(source, prefix);
   if (!files.length) throw new JigError(`No files found in ${source}`);
   files.sort((a, b) => b.size - a.size);
@@ -61,7 +64,7 @@ async function listFiles(source: string, prefix: string): Promise<LocalFile[]> {
   );
 }
 
-async function uploadFile(storage: StorageApi, file: LocalFile, options: UploadOptions, onBytes: (n: number) => void): Promise<void> {
+async function uploadFile(storage: UploadStorage, file: LocalFile, options: UploadOptions, onBytes: (n: number) => void): Promise<void> {
   if (file.size >= options.thresholdBytes) return uploadMultipart(storage, file, options, onBytes);
   await retry(options, async () => {
     const { upload_url: target } = await storage.uploadRequest(file.remote);
@@ -70,7 +73,7 @@ async function uploadFile(storage: StorageApi, file: LocalFile, options: UploadO
   onBytes(file.size);
 }
 
-async function uploadMultipart(storage: StorageApi, file: LocalFile, options: UploadOptions, onBytes: (n: number) => void): Promise<void> {
+async function uploadMultipart(storage: UploadStorage, file: LocalFile, options: UploadOptions, onBytes: (n: number) => void): Promise<void> {
   const partsCount = Math.ceil(file.size / options.chunkBytes);
   const init = await storage.multipartInit(file.remote, partsCount);
   const handle = await open(file.abs, 'r');
