@@ -25,6 +25,7 @@ import { authPlugin } from './api/plugins/auth.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
+import { emptyJsonBodyPlugin } from './api/plugins/empty-json-body.js';
 import { secretsRoutes } from './api/v1/secrets.js';
 import { storageRoutes } from './api/v1/storage.js';
 
@@ -77,6 +78,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
 function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(errorHandlerPlugin);
+  void app.register(emptyJsonBodyPlugin);
   void app.register(authPlugin, { keys: deps.keys });
   void app.register(metricsPlugin, { registry: deps.metrics, requireKey: deps.config.metricsRequireKey });
   app.get('/health', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
