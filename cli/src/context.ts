@@ -1,5 +1,5 @@
 import { createApi, type GantryApi } from './api/client.js';
-import { localCa } from './api/local-ca.js';
+import { trustedCa } from './api/local-ca.js';
 import { readEnv, type CliEnv } from './env.js';
 import { JigError } from './errors.js';
 import type { Output } from './output.js';
@@ -55,7 +55,7 @@ function buildApi(env: CliEnv, cwd: string): GantryApi {
   } catch {
     throw new JigError(`Invalid base URL ${JSON.stringify(env.baseUrl)} (TOGETHER_BASE_URL, GANTRY_URL or --base-url)`);
   }
-  const ca = localCa(env.baseUrl, env.dataDir, cwd);
+  const ca = trustedCa(env.baseUrl, env.dataDir, env.sslCertFile, cwd);
   return createApi({ baseUrl: env.baseUrl, apiKey: env.apiKey, ...(ca ? { ca } : {}) });
 }
 

@@ -7,6 +7,8 @@ export interface CliEnv {
   apiKey: string | undefined;
   /** TOGETHER_BASE_URL, else GANTRY_URL, else the embedded default's address (default: https://127.0.0.1:8443/v1). */
   baseUrl: string;
+  /** SSL_CERT_FILE: a CA bundle to trust instead of the system's, as Python's clients read it. */
+  sslCertFile: string | undefined;
   /** TOGETHER_DEBUG starting with y, 1 or t: dump the deploy body, show stack traces. */
   debug: boolean;
   /** GANTRY_DATA_DIR: where a local server keeps its CA (default: ./.gantry, searched upwards). */
@@ -33,7 +35,8 @@ const MIB = 1024 * 1024;
 export function readEnv(env: NodeJS.ProcessEnv, flags: { apiKey?: string; baseUrl?: string } = {}): CliEnv {
   return {
     apiKey: flags.apiKey || env.TOGETHER_API_KEY || undefined,
-    baseUrl: (flags.baseUrl || env.TOGETHER_BASE_URL || env.GANTRY_URL || DEFAULT_BASE_URL).replace(/\/+$/, ''),
+    baseUrl: apiBase(flags.baseUrl || env.TOGETHER_BASE_URL || env.GANTRY_URL || DEFAULT_BASE_URL),
+    sslCertFile: env.SSL_CERT_FILE || undefined,
     debug: isDebug(env.TOGETHER_DEBUG),
     dataDir: env.GANTRY_DATA_DIR || undefined,
     uploadConcurrency: positive(env.TOGETHER_UPLOAD_CONCURRENCY, 15),
@@ -44,6 +47,15 @@ export function readEnv(env: NodeJS.ProcessEnv, flags: { apiKey?: string; baseUr
     warmupDest: env.WARMUP_DEST || 'torch_cache',
     modelPreloadPath: env.MODEL_PRELOAD_PATH || undefined,
   };
+}
+
+/**
+ * The API base the CLI appends `/deployments`, `/queue/...` to. A bare origin gets `/v1`: the vendor's
+ * newest clients take TOGETHER_BASE_URL without it (they put `/v1` in every path), older ones with it.
+ */
+export function apiBase(url: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  return /^[a-z]+:\/\/[^/]+$/i.test(trimmed) ? `${trimmed}/v1` : trimmed;
 }
 
 export function isDebug(value: string | undefined): boolean {

@@ -24,6 +24,11 @@ export function shortImage(image: string, registryPrefix: string): string {
   return at < 0 ? rest : rest.slice(0, at + 7) + rest.slice(at + 7, at + 15);
 }
 
+/** A number as Python prints a float (the SDK types cpu, memory and targets as floats): 1 → 1.0. */
+function pyFloat(value: unknown): string {
+  return typeof value === 'number' && Number.isInteger(value) ? value.toFixed(1) : String(value);
+}
+
 /** Python's repr of a list of strings, as the original prints `Command:`/`Args:`. */
 function pyList(items: string[]): string {
   return `[${items.map((i) => `'${i.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
@@ -44,7 +49,7 @@ function header(d: Deployment, now: number, prefix: string): string[] {
     `  Created : ${age(d.created_at, now)} ${BAR} Updated : ${age(d.updated_at, now)}`,
   ];
   const a = d.autoscaling;
-  if (a && Object.keys(a).length) lines.push(`  Autoscaling: ${String(a.metric ?? 'N/A')} ${String(a.target ?? 'N/A')} (target)`);
+  if (a && Object.keys(a).length) lines.push(`  Autoscaling: ${String(a.metric ?? 'N/A')} ${a.target === undefined ? 'N/A' : pyFloat(a.target)} (target)`);
   lines.push(`  Replicas: ${d.ready_replicas}/${d.desired_replicas} ready (min ${d.min_replicas}, max ${d.max_replicas})`);
   return lines;
 }
@@ -54,7 +59,7 @@ function configuration(d: Deployment): string[] {
   if (d.gpu_count && d.gpu_type) lines.push(`  GPU: ${d.gpu_count}x ${d.gpu_type}`);
   const vol = d.volumes?.[0];
   lines.push(vol ? `  Volume: ${vol.name} ${ARROW} ${vol.mount_path}` : '  Volume: (none)');
-  lines.push(`  Resources: ${d.cpu} core CPU ${BAR} ${d.memory}GB Memory${d.storage ? ` ${BAR} ${d.storage}GB Storage` : ''}`);
+  lines.push(`  Resources: ${pyFloat(d.cpu)} core CPU ${BAR} ${pyFloat(d.memory)}GB Memory${d.storage ? ` ${BAR} ${d.storage}GB Storage` : ''}`);
   if (d.command?.length) lines.push(`  Command: ${pyList(d.command)}`);
   if (d.args?.length) lines.push(`  Args: ${pyList(d.args)}`);
   if (d.port !== 8000) lines.push(`  Port: ${d.port}`);

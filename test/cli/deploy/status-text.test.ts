@@ -50,13 +50,13 @@ describe('formatStatus', () => {
   Image   : qwen@sha256:aaaaaaaa
   Status  : Ready
   Created : 4d11h \u2503 Updated : 1h
-  Autoscaling: CustomMetric 4 (target)
+  Autoscaling: CustomMetric 4.0 (target)
   Replicas: 1/2 ready (min 1, max 10)
 
 Configuration:
   GPU: 2x h100-80gb
   Volume: weights \u2192 /weights
-  Resources: 4 core CPU \u2503 64GB Memory \u2503 100GB Storage
+  Resources: 4.0 core CPU \u2503 64.0GB Memory \u2503 100GB Storage
   Command: ['vllm', 'serve']
   Port: 9000
   Health Check Path: /health
@@ -74,7 +74,7 @@ qwen@sha256:aaaaaaaa:
 
   it('says (none) without volumes and leaves out what is unset', () => {
     const text = formatStatus({ name: 'cpu', id: 'd', status: 'Updating', cpu: 1, memory: 2, port: 8000 }, NOW, '');
-    expect(text).toContain('  Volume: (none)\n  Resources: 1 core CPU \u2503 2GB Memory\n');
+    expect(text).toContain('  Volume: (none)\n  Resources: 1.0 core CPU \u2503 2.0GB Memory\n');
     expect(text).not.toContain('GPU:');
     expect(text).not.toContain('Replica Events');
   });
