@@ -19,7 +19,7 @@ export class GantryApiDouble {
   url = '';
 
   constructor(
-    private readonly options: { scheduler: 'local' | 'nomad'; basePath?: string; loginWithApiKey?: boolean },
+    private readonly options: { scheduler: 'local' | 'nomad'; basePath?: string; loginWithApiKey?: boolean; nameTaken?: boolean },
   ) {}
 
   async start(): Promise<string> {
@@ -59,7 +59,11 @@ export class GantryApiDouble {
       if (!this.deployments.has(req.params.name)) return reply.code(404).send(notFound);
       return this.store(req.body as Record<string, unknown>);
     });
-    app.post('/v1/deployments', async (req) => this.store(req.body as Record<string, unknown>));
+    app.post('/v1/deployments', async (req, reply) => {
+      const name = String((req.body as { name?: unknown }).name);
+      if (this.options.nameTaken) return reply.code(400).send({ error: { message: `deployment ${name} already exists`, code: 'GANTRY_ERR_CONFLICT' } });
+      return this.store(req.body as Record<string, unknown>);
+    });
     app.patch<{ Params: { name: string } }>('/v1/deployments/secrets/:name', async (req, reply) =>
       this.secrets.has(req.params.name) ? { id: req.params.name } : reply.code(404).send(notFound),
     );
