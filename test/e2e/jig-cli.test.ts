@@ -2,8 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { runJig, type JigRun } from '../helpers/run-jig.js';
+import { startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
+import { runJig, startJig, type JigRun } from '../helpers/run-jig.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 /**
@@ -61,6 +61,15 @@ describe('jig against the embedded default', () => {
     expect(ok(await jig('logs')).trim().length).toBeGreaterThan(0);
     expect(ok(await jig('endpoint')).trim()).toBe(`${server.url}/v1/deployment-request/hello-world`);
   }, 90_000);
+
+  it('follows the logs until Ctrl-C', async () => {
+    const follow = startJig(['logs', '--follow'], { cwd: project, env });
+    await until('followed log lines', async () => (follow.output().trim() ? true : undefined), 30_000, 100);
+    follow.child.kill('SIGINT');
+    const run = await follow.result;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('\nStopped following logs');
+  }, 60_000);
 
   it('sets, lists, unsets and deletes a secret', async () => {
     expect(ok(await jig('secrets', 'set', '--name', 'HF_TOKEN', '--value', 'hf_e2e_value'))).toContain('\u2713 Created secret HF_TOKEN');

@@ -43,8 +43,8 @@ async function followLogs(ctx: CliContext): Promise<void> {
       ctx.out.out('\nStopped following logs');
     });
   } catch (err) {
-    if (abort.signal.aborted) throw err;
-    ctx.out.out(`\nConnection ended: ${(err as Error).message}`);
+    // Ctrl-C ends following normally (exit 0), as the original's KeyboardInterrupt handler does.
+    if (!abort.signal.aborted) ctx.out.out(`\nConnection ended: ${(err as Error).message}`);
   }
 }
 
