@@ -14,6 +14,11 @@ const STAND_IN = `#!/usr/bin/env node
 const fs = require('node:fs');
 const stdin = process.argv[2] === 'login' || process.argv.includes('-') ? fs.readFileSync(0, 'utf8') : '';
 fs.appendFileSync(process.env.DOCKER_LOG, JSON.stringify({ argv: process.argv.slice(2), buildkit: process.env.DOCKER_BUILDKIT, stdin }) + '\\n');
+if (process.argv[2] === 'run') {
+  // the warmup container: fill the bind-mounted cache directory as a compile would
+  const mount = process.argv[process.argv.indexOf('-v') + 1].split(':')[0];
+  fs.writeFileSync(require('node:path').join(mount, 'torch_cache', 'kernel.bin'), 'cache');
+}
 if (process.argv[2] === 'inspect') console.log(JSON.stringify(['registry.example.com/team/demo@${DIGEST}']));
 `;
 
@@ -95,6 +100,30 @@ describe('jig build, push and deploy with the docker client', () => {
       expect(run.stdout).toContain('\u2139 Using existing Dockerfile (not managed by jig)');
       expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toBe('FROM scratch\n');
       expect(dockerCalls(log)[0]!.argv.slice(-1)).toEqual(['--pull']);
+    });
+  });
+
+  describe('--warmup', () => {
+    beforeEach(async () => {
+      api = new GantryApiDouble({ scheduler: 'nomad' });
+      await api.start();
+    });
+
+    it('runs the image once to fill the cache, then rebuilds the same tag with it baked in', async () => {
+      const { dir, bin, log } = setup(PYPROJECT);
+      const env = { PATH: `${bin}:${process.env.PATH}`, DOCKER_LOG: log, TOGETHER_API_KEY: 'k', TOGETHER_BASE_URL: api.url };
+      const run = await runJig(['build', '--warmup'], { cwd: dir, env });
+      expect(run.code, run.stderr + run.stdout).toBe(0);
+      const [, warm, final] = dockerCalls(log);
+      const uid = `${process.getuid!()}:${process.getgid!()}`;
+      expect(warm!.argv).toEqual([
+        'run', '--rm', '--gpus', 'all', '--user', uid, '-e', 'RUN_AND_EXIT=1', '-e', 'TORCHINDUCTOR_CACHE_DIR=/app/torch_cache',
+        '-e', 'TOGETHER_DEPLOYMENT_NAME=demo', '-v', `${dir}:/app`, 'registry.example.com/team/demo:latest',
+      ]);
+      expect(final!.argv).toEqual(['build', '--platform', 'linux/amd64', '-t', 'registry.example.com/team/demo:latest', '-f', '-', '.']);
+      expect(final!.stdin).toBe('FROM registry.example.com/team/demo:latest\nCOPY torch_cache /app/torch_cache\nENV TORCHINDUCTOR_CACHE_DIR=/app/torch_cache');
+      expect(run.stdout).toContain('\u2713 Warmup complete, 1 cache files generated');
+      expect(run.stdout).toContain('\u2713 Final image with cache built');
     });
   });
 
