@@ -1,7 +1,7 @@
 import { createApi, type GantryApi } from './api/client.js';
 import { trustedCa } from './api/local-ca.js';
 import { readEnv, type CliEnv } from './env.js';
-import { JigError } from './errors.js';
+import { JigError, LauncherError } from './errors.js';
 import type { Output } from './output.js';
 import { loadConfig, type JigConfig } from './project/load-config.js';
 import { ProjectState } from './project/state.js';
@@ -49,7 +49,7 @@ export function createContext(options: GlobalOptions, out: Output, processEnv: N
 }
 
 function buildApi(env: CliEnv, cwd: string): GantryApi {
-  if (!env.apiKey) throw new JigError(MISSING_KEY);
+  if (!env.apiKey) throw new LauncherError(MISSING_KEY);
   try {
     new URL(env.baseUrl);
   } catch {

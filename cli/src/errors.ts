@@ -15,6 +15,11 @@ export class JigError extends Error {
   }
 }
 
+/** A failure the launcher reports before any command runs; printed as is, without the `Jig: Failed` prefix. */
+export class LauncherError extends JigError {
+  override name = 'LauncherError';
+}
+
 /** A non-2xx answer from the API; `message` is the body's `error` string or `error.message`. */
 export class ApiError extends Error {
   override name = 'ApiError';

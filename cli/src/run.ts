@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createContext, type CliContext, type GlobalOptions } from './context.js';
 import { isDebug } from './env.js';
-import { ApiError, ConnectionError, JigError } from './errors.js';
+import { ApiError, ConnectionError, JigError, LauncherError } from './errors.js';
 import { processOutput, type Output } from './output.js';
 
 /** The process-level inputs of a run; tests pass their own. */
@@ -38,7 +38,7 @@ export function action<O>(io: CliIo, fn: Action<O>): (...args: unknown[]) => Pro
 function report(err: unknown, io: CliIo): number {
   if (isDebug(io.env.TOGETHER_DEBUG) && !(err instanceof JigError)) io.out.err((err as Error).stack ?? String(err));
   if (err instanceof JigError) {
-    if (err.message) io.out.err(err.message.startsWith('The api key') ? err.message : `Jig: Failed ${err.message}`);
+    if (err.message) io.out.err(err instanceof LauncherError ? err.message : `Jig: Failed ${err.message}`);
     return err.exitCode;
   }
   if (err instanceof ApiError && err.status === 401) {

@@ -60,6 +60,13 @@ describe('jig on bad input', () => {
     expectOneLine(run, /^Jig: Failed Cannot reach https:\/\/127\.0\.0\.1:9: ECONNREFUSED/);
   });
 
+  it('shows the stack trace of an unexpected failure only with TOGETHER_DEBUG', async () => {
+    const run = await runJig(['status'], { cwd: project({ 'pyproject.toml': GOOD }), env: { ...UNREACHABLE, TOGETHER_DEBUG: 'true' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/ConnectionError: Cannot reach .*\n\s+at /);
+    expect(run.stderr.trim().split('\n').at(-1)).toMatch(/^Jig: Failed Cannot reach /);
+  });
+
   it('fails without a config file, saying how to name one', async () => {
     const run = await runJig(['status'], { cwd: project({}), env: UNREACHABLE });
     expectOneLine(run, /^Jig: Failed No pyproject\.toml or jig\.toml found, use --config to specify a config path$/);

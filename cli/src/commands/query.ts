@@ -26,7 +26,7 @@ async function status(ctx: CliContext): Promise<void> {
   const deployment = await ctx.api().deployments.get(name);
   if (ctx.json) return ctx.out.out(json(deployment));
   const prefix = state.registryBasePath ? `${state.registryBasePath}/` : '';
-  process.stdout.write(formatStatus(deployment, Date.now(), prefix));
+  ctx.out.out(formatStatus(deployment, Date.now(), prefix).trimEnd());
 }
 
 async function logs(ctx: CliContext): Promise<void> {
