@@ -107,4 +107,17 @@ describe('jig against the embedded default', () => {
     expect(ok(await jig('destroy'))).toContain('\u{1F5D1} Destroyed hello-world');
     expect((await jig('status')).stderr).toMatch(/^Jig: Failed /);
   }, 60_000);
+
+  it('deploys examples/hello-http too, reachable through the direct route', async () => {
+    const dir = path.join(path.dirname(project), 'hello-http');
+    cpSync(path.join(REPO_ROOT, 'examples/hello-http'), dir, { recursive: true });
+    const http = (...args: string[]): Promise<JigRun> => runJig(args, { cwd: dir, env, timeoutMs: 280_000 });
+    expect(ok(await http('deploy'))).toContain('\u{1F680} Deployment successful!');
+    const res = await server.fetch(`${server.url}/v1/deployment-request/hello-http/hello?name=Gantry`, {
+      headers: { authorization: `Bearer ${env.TOGETHER_API_KEY}` },
+    });
+    expect(await res.json()).toMatchObject({ message: 'Hello, Gantry!' });
+    expect(ok(await http('status'))).toContain('GREETING');
+    expect(ok(await http('destroy'))).toContain('Destroyed hello-http');
+  }, 300_000);
 });

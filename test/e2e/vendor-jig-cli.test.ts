@@ -25,7 +25,7 @@ function ensureVenv(): string | undefined {
   if (existsSync(tg) && existsSync(stamp) && readFileSync(stamp, 'utf8') === TOGETHER) return undefined;
   const venv = spawnSync('python3', ['-m', 'venv', VENV], { encoding: 'utf8' });
   if (venv.status !== 0) return `python3 -m venv failed: ${(venv.stderr || venv.error?.message || '').trim().split('\n').pop()}`;
-  const pip = spawnSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', TOGETHER], { encoding: 'utf8', timeout: 600_000 });
+  const pip = spawnSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '--timeout', '30', '--retries', '2', TOGETHER], { encoding: 'utf8', timeout: 600_000 });
   if (pip.status !== 0) return `PyPI is unreachable or ${TOGETHER} did not install: ${(pip.stderr || '').trim().split('\n').pop()}`;
   writeFileSync(stamp, TOGETHER);
   return undefined;
