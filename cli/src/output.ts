@@ -39,9 +39,13 @@ export interface Spinner {
   stop(): void;
 }
 
-/** An ora spinner on a terminal; silent elsewhere (logs and tests get the plain lines only). */
+/**
+ * An ora spinner on a terminal; silent elsewhere (logs and tests get the plain lines only). ora redraws
+ * itself around lines other code prints meanwhile. A terminal that reports no width (some CI ptys) gets
+ * no spinner: ora cannot count the lines it must clear there.
+ */
 export async function startSpinner(output: Output, message: string): Promise<Spinner> {
-  if (!output.isTty) return { text: () => undefined, stop: () => undefined };
+  if (!output.isTty || !((process.stdout.columns ?? 0) > 0)) return { text: () => undefined, stop: () => undefined };
   const { default: ora } = await import('ora');
   const spinner = ora({ text: message, stream: process.stdout }).start();
   return { text: (m) => (spinner.text = m), stop: () => spinner.stop() };
