@@ -107,8 +107,9 @@ async function describe(ctx: CliContext, name: string, version: string | undefin
 }
 
 async function list(ctx: CliContext, after: string | undefined): Promise<void> {
-  const all = (await ctx.api().volumes.list()).data ?? [];
-  if (ctx.json) return ctx.out.out(json(all));
+  const answer = await ctx.api().volumes.list();
+  if (ctx.json) return ctx.out.out(json(answer));
+  const all = answer.data ?? [];
   const start = after ? all.findIndex((v) => v.id === after) + 1 : 0;
   const page = all.slice(start, start + PAGE);
   const table = new Table({ head: ['ID', 'Name', 'Created At', 'Updated At'], style: { head: [], border: [] } });
