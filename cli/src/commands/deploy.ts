@@ -10,6 +10,7 @@ import { glyph, json, startSpinner } from '../output.js';
 import { buildDeployBody } from '../project/deploy-body.js';
 import { setSecret, syncSecrets } from '../project/secrets-flow.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION } from './options.js';
 import { interruptible } from './interrupt.js';
 
 export interface DeployOptions {
@@ -31,7 +32,7 @@ export function registerDeploy(program: Command, io: CliIo): void {
     .option('--build-only', 'build the image and stop')
     .option('--image <ref>', 'deploy this image; no build or push')
     .option('--detach', 'do not wait for the deployment to become ready')
-    .option('-c, --config <path>', 'config file')
+    .option(...CONFIG_OPTION)
     .action(action<DeployOptions>(io, (ctx, o) => deploy(ctx, o, systemDocker(io.env, ctx.cwd))));
 }
 

@@ -7,8 +7,8 @@ import { JigError } from '../errors.js';
 import { glyph } from '../output.js';
 import { ensureDockerfile } from '../project/dockerfile.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION } from './options.js';
 
-const config = ['-c, --config <path>', 'config file'] as const;
 
 /** The starter project of `jig init` (compat.md §2.6). */
 const STARTER = `[project]
@@ -42,7 +42,7 @@ export function registerProjectCommands(program: Command, io: CliIo): void {
     writeFileSync(file, STARTER);
     ctx.out.out(`${glyph.check} Created pyproject.toml\n  Edit the configuration and run 'jig deploy'`);
   }));
-  program.command('dockerfile').description('Generate or refresh the managed Dockerfile').option(...config).action(action(io, async (ctx) => {
+  program.command('dockerfile').description('Generate or refresh the managed Dockerfile').option(...CONFIG_OPTION).action(action(io, async (ctx) => {
     const { config: cfg } = ctx.project();
     const outcome = ensureDockerfile(cfg, ctx.cwd, `${ctx.env.baseUrl}/sdk/python/`);
     const file = cfg.image.dockerfile_path;
@@ -53,11 +53,11 @@ export function registerProjectCommands(program: Command, io: CliIo): void {
     ctx.out.out(said[outcome]);
   }));
   program.command('build').description('Build the container image').option('--tag <tag>', 'image tag', 'latest')
-    .option('--warmup', 'bake a compile cache into the image').option('--docker-args <args>', 'extra docker build arguments').option(...config)
+    .option('--warmup', 'bake a compile cache into the image').option('--docker-args <args>', 'extra docker build arguments').option(...CONFIG_OPTION)
     .action(action<{ tag: string; warmup?: boolean; dockerArgs?: string }>(io, async (ctx, o) => {
       await buildImage(ctx, systemDocker(io.env, ctx.cwd), o);
     }));
-  program.command('push').description('Push the image to the registry').option('--tag <tag>', 'image tag', 'latest').option(...config)
+  program.command('push').description('Push the image to the registry').option('--tag <tag>', 'image tag', 'latest').option(...CONFIG_OPTION)
     .action(action<{ tag: string }>(io, async (ctx, o) => {
       await pushImage(ctx, systemDocker(io.env, ctx.cwd), o.tag);
     }));

@@ -3,21 +3,21 @@ import type { CliContext } from '../context.js';
 import { formatStatus } from '../deploy/status-text.js';
 import { glyph, json } from '../output.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION } from './options.js';
 import { interruptible } from './interrupt.js';
 
-const config = ['-c, --config <path>', 'config file'] as const;
 
 /** `status`, `list`/`ls`, `logs`, `endpoint`, `destroy` (compat.md §1.4). */
 export function registerQueries(program: Command, io: CliIo): void {
-  program.command('status').description('Show the deployment').option(...config).option('--json', 'raw JSON')
+  program.command('status').description('Show the deployment').option(...CONFIG_OPTION).option('--json', 'raw JSON')
     .action(action(io, status));
-  program.command('list').alias('ls').description('List all deployments (raw JSON)').option(...config)
+  program.command('list').alias('ls').description('List all deployments (raw JSON)').option(...CONFIG_OPTION)
     .action(action(io, async (ctx) => ctx.out.out(json(await ctx.api().deployments.list()))));
-  program.command('logs').description('Print the deployment\'s logs').option('--follow', 'keep streaming new lines').option(...config)
+  program.command('logs').description('Print the deployment\'s logs').option('--follow', 'keep streaming new lines').option(...CONFIG_OPTION)
     .action(action<{ follow?: boolean }>(io, (ctx, o) => (o.follow ? followLogs(ctx) : logs(ctx))));
-  program.command('endpoint').description('Print the URL for direct HTTP requests to the deployment').option(...config)
+  program.command('endpoint').description('Print the URL for direct HTTP requests to the deployment').option(...CONFIG_OPTION)
     .action(action(io, async (ctx) => ctx.out.out(`${ctx.env.baseUrl}/deployment-request/${ctx.project().name}`)));
-  program.command('destroy').description('Delete the deployment (secrets and volumes are kept)').option(...config)
+  program.command('destroy').description('Delete the deployment (secrets and volumes are kept)').option(...CONFIG_OPTION)
     .action(action(io, destroy));
 }
 

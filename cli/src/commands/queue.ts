@@ -3,9 +3,9 @@ import type { CliContext } from '../context.js';
 import { JigError } from '../errors.js';
 import { glyph, json } from '../output.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION } from './options.js';
 import { interruptible } from './interrupt.js';
 
-const config = ['-c, --config <path>', 'config file'] as const;
 const DONE = ['done', 'finished'];
 const FAILED = ['failed', 'error', 'canceled'];
 
@@ -19,14 +19,14 @@ interface SubmitOptions {
 export function registerQueue(program: Command, io: CliIo, pollMs = 1000): void {
   program.command('submit').description('Submit a job to the deployment\'s queue')
     .option('--prompt <text>', 'payload {"prompt": <text>}').option('--payload <json>', 'payload as JSON')
-    .option('--watch', 'wait for the job to finish').option(...config)
+    .option('--watch', 'wait for the job to finish').option(...CONFIG_OPTION)
     .action(action<SubmitOptions>(io, (ctx, o) => submit(ctx, o, pollMs)));
   program.command('job-status').alias('job_status').description('Print a job\'s status')
-    .requiredOption('--request-id <id>', 'the job').option(...config)
+    .requiredOption('--request-id <id>', 'the job').option(...CONFIG_OPTION)
     .action(action<{ requestId: string }>(io, async (ctx, o) => ctx.out.out(json(await ctx.api().queue.status(ctx.project().name, o.requestId)))));
-  program.command('queue-status').alias('queue_status').description('Print the queue\'s counts').option(...config)
+  program.command('queue-status').alias('queue_status').description('Print the queue\'s counts').option(...CONFIG_OPTION)
     .action(action(io, async (ctx) => ctx.out.out(json(await ctx.api().queue.metrics(ctx.project().name)))));
-  program.command('queue-clear').alias('clear-queue').description('Cancel every pending job').option(...config)
+  program.command('queue-clear').alias('clear-queue').description('Cancel every pending job').option(...CONFIG_OPTION)
     .action(action(io, async (ctx) => ctx.out.out(json(await ctx.api().queue.clear(ctx.project().name)))));
 }
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { json, glyph } from '../output.js';
 import type { CliContext } from '../context.js';
-import { isNotFound, JigError } from '../errors.js';
+import { isNotFound } from '../errors.js';
 import { scopedName, setSecret, syncSecrets } from '../project/secrets-flow.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION, required } from './options.js';
 
 interface NameOptions {
   name?: string;
@@ -20,7 +21,7 @@ export function registerSecrets(program: Command, io: CliIo): void {
     .option('--name <name>', 'environment variable name')
     .option('--value <value>', 'secret value')
     .option('--description <text>', 'description', '')
-    .option('-c, --config <path>', 'config file')
+    .option(...CONFIG_OPTION)
     .action(action<NameOptions & { value?: string; description: string }>(io, async (ctx, o, args) => {
       const name = required(o.name ?? args[0], '--name');
       await setSecret(ctx, name, required(o.value ?? args[1], '--value'), o.description);
@@ -30,27 +31,22 @@ export function registerSecrets(program: Command, io: CliIo): void {
     .description('Stop attaching a secret on deploy (the secret itself is kept)')
     .argument('[name]')
     .option('--name <name>', 'environment variable name')
-    .option('-c, --config <path>', 'config file')
+    .option(...CONFIG_OPTION)
     .action(action<NameOptions>(io, (ctx, o, args) => unset(ctx, required(o.name ?? args[0], '--name'))));
   secrets
     .command('delete')
     .description('Delete a secret')
     .argument('[name]')
     .option('--name <name>', 'environment variable name')
-    .option('-c, --config <path>', 'config file')
+    .option(...CONFIG_OPTION)
     .action(action<NameOptions>(io, (ctx, o, args) => remove(ctx, required(o.name ?? args[0], '--name'))));
   secrets
     .command('list')
     .alias('ls')
     .description("List the deployment's secrets")
-    .option('-c, --config <path>', 'config file')
+    .option(...CONFIG_OPTION)
     .option('--json', 'raw JSON')
     .action(action(io, (ctx) => list(ctx)));
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (!value) throw new JigError(`Missing option ${flag}`);
-  return value;
 }
 
 async function unset(ctx: CliContext, name: string): Promise<void> {

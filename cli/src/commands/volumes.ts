@@ -7,10 +7,10 @@ import type { CliContext } from '../context.js';
 import { ApiError, isNotFound, JigError } from '../errors.js';
 import { glyph, json } from '../output.js';
 import { action, type CliIo } from '../run.js';
+import { CONFIG_OPTION, required } from './options.js';
 import { progressLine } from '../volumes/progress.js';
 import { uploadDirectory } from '../volumes/uploader.js';
 
-const config = ['-c, --config <path>', 'config file'] as const;
 const PAGE = 20;
 
 interface VolumeOptions {
@@ -21,7 +21,7 @@ interface VolumeOptions {
 /** `jig volumes create|update|delete|describe|list` (compat.md §1.4, upload protocol §1.8). */
 export function registerVolumes(program: Command, io: CliIo): void {
   const volumes = program.command('volumes').description('Manage read-only, versioned volumes');
-  const named = (cmd: Command): Command => cmd.argument('[name]').option('--name <name>', 'volume name').option(...config);
+  const named = (cmd: Command): Command => cmd.argument('[name]').option('--name <name>', 'volume name').option(...CONFIG_OPTION);
   named(volumes.command('create').description('Create a volume from a directory')).argument('[source]').option('--source <dir>', 'directory to upload')
     .action(action<VolumeOptions>(io, (ctx, o, args) => create(ctx, required(o.name ?? args[0], '--name'), required(o.source ?? args[1], '--source'))));
   named(volumes.command('update').description('Upload a new version of a volume')).argument('[source]').option('--source <dir>', 'directory to upload')
@@ -30,13 +30,8 @@ export function registerVolumes(program: Command, io: CliIo): void {
     .action(action<VolumeOptions>(io, (ctx, o, args) => remove(ctx, required(o.name ?? args[0], '--name'))));
   named(volumes.command('describe').aliases(['retrieve', 'get']).description('Print a volume as JSON')).option('--version <n>', 'a past version')
     .action(action<VolumeOptions & { version?: string }>(io, (ctx, o, args) => describe(ctx, required(o.name ?? args[0], '--name'), o.version)));
-  volumes.command('list').alias('ls').description('List volumes').option('--after <id>', 'start after this volume id').option('--json', 'raw JSON').option(...config)
+  volumes.command('list').alias('ls').description('List volumes').option('--after <id>', 'start after this volume id').option('--json', 'raw JSON').option(...CONFIG_OPTION)
     .action(action<{ after?: string }>(io, (ctx, o) => list(ctx, o.after)));
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (!value) throw new JigError(`Missing option ${flag}`);
-  return value;
 }
 
 function assertDirectory(ctx: CliContext, source: string): string {
