@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,5 +109,41 @@ describe('jig commands against an API double', () => {
     expect(run.stdout.trim()).toBe(`${env.TOGETHER_BASE_URL}/deployment-request/staging-demo`);
     const after = await runJig(['endpoint', '-c', 'staging.toml'], { cwd: dir, env });
     expect(after.stdout).toBe(run.stdout);
+  });
+});
+
+describe('jig volumes create against an API double', () => {
+  let api: GantryApiDouble;
+  afterEach(async () => api.close());
+
+  async function env(failUploads: boolean): Promise<Record<string, string>> {
+    api = new GantryApiDouble({ scheduler: 'nomad', failUploads });
+    return { TOGETHER_API_KEY: 'k', TOGETHER_BASE_URL: await api.start() };
+  }
+
+  function withPantry(): string {
+    const dir = project();
+    mkdirSync(path.join(dir, 'pantry'));
+    writeFileSync(path.join(dir, 'pantry', 'curry.txt'), 'curry');
+    return dir;
+  }
+
+  it('deletes the new volume again when its upload fails', async () => {
+    const run = await runJig(['volumes', 'create', '--name', 'pantry', '--source', 'pantry'], { cwd: withPantry(), env: await env(true) });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('\u2717 Upload failed: storage is unavailable');
+    expect(run.stdout).toContain('\u{1F5D1} Cleaning up volume pantry');
+    expect(api.calls()).toContain('DELETE /deployments/storage/volumes/pantry');
+    expect(api.volumes.size).toBe(0);
+  }, 60_000);
+
+  it('points to update when the volume exists, and refuses a source that is not a directory', async () => {
+    const dir = withPantry();
+    const e = await env(false);
+    api.volumes.set('pantry', { name: 'pantry' });
+    const clash = await runJig(['volumes', 'create', 'pantry', 'pantry'], { cwd: dir, env: e });
+    expect(clash.stderr.trim()).toBe("Jig: Failed Volume pantry already exists, use 'jig volumes update' instead");
+    const notDir = await runJig(['volumes', 'create', '--name', 'other', '--source', 'pyproject.toml'], { cwd: dir, env: e });
+    expect(notDir.stderr.trim()).toBe('Jig: Failed Not a directory: pyproject.toml');
   });
 });

@@ -15,11 +15,12 @@ export class GantryApiDouble {
   readonly requests: RecordedRequest[] = [];
   readonly deployments = new Map<string, Record<string, unknown>>();
   readonly secrets = new Map<string, Record<string, unknown>>();
+  readonly volumes = new Map<string, Record<string, unknown>>();
   private app: FastifyInstance | undefined;
   url = '';
 
   constructor(
-    private readonly options: { scheduler: 'local' | 'nomad'; basePath?: string; loginWithApiKey?: boolean; nameTaken?: boolean },
+    private readonly options: { scheduler: 'local' | 'nomad'; basePath?: string; loginWithApiKey?: boolean; nameTaken?: boolean; failUploads?: boolean },
   ) {}
 
   async start(): Promise<string> {
@@ -31,6 +32,7 @@ export class GantryApiDouble {
       this.requests[this.requests.length - 1]!.body = req.body;
     });
     this.routes(app);
+    this.volumeRoutes(app);
     await app.listen({ port: 0, host: '127.0.0.1' });
     this.app = app;
     const address = app.server.address() as { port: number };
@@ -71,6 +73,25 @@ export class GantryApiDouble {
       const body = req.body as { name: string };
       this.secrets.set(body.name, { name: body.name });
       return { id: body.name, name: body.name, object: 'secret' };
+    });
+  }
+
+  private volumeRoutes(app: FastifyInstance): void {
+    const base = '/v1/deployments/storage/volumes';
+    app.post(base, async (req, reply) => {
+      const body = req.body as { name: string };
+      if (this.volumes.has(body.name)) return reply.code(400).send({ error: { message: `volume ${body.name} already exists` } });
+      const volume = { ...body, id: `vol_${body.name}`, current_version: 0 };
+      this.volumes.set(body.name, volume);
+      return volume;
+    });
+    app.delete<{ Params: { name: string } }>(`${base}/:name`, async (req) => {
+      this.volumes.delete(req.params.name);
+      return {};
+    });
+    app.post('/v1/storage/upload-request', async (req, reply) => {
+      if (this.options.failUploads) return reply.code(503).send({ error: { message: 'storage is unavailable' } });
+      return { upload_url: { url: `${this.url.replace(/\/v1$/, '')}/upload/${(req.body as { filename: string }).filename}`, method: 'PUT' } };
     });
   }
 
