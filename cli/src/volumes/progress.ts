@@ -8,7 +8,11 @@ const MB = 1024 * 1024;
  * The uploader's single progress line (compat.md §1.8), redrawn with `\r` on a terminal at most every
  * 100 ms: `<spinner> <pct>% - <speed> - <file> (<up>MB/<total>MB) (<done>/<n> files)`.
  */
-export function progressLine(output: Output, now: () => number = Date.now): UploadProgress & { finish(): void } {
+export function progressLine(
+  output: Output,
+  now: () => number = Date.now,
+  write: (text: string) => void = (text) => void process.stdout.write(text),
+): UploadProgress & { finish(): void } {
   const started = now();
   let frame = 0;
   let drawn = 0;
@@ -19,10 +23,10 @@ export function progressLine(output: Output, now: () => number = Date.now): Uplo
       const pct = total ? Math.floor((sent / total) * 100) : 100;
       const speed = `${(sent / MB / Math.max(0.001, (now() - started) / 1000)).toFixed(1)}MB/s`;
       const line = `${FRAMES[frame++ % FRAMES.length]} ${pct}% - ${speed} - ${file} (${(sent / MB).toFixed(1)}MB/${(total / MB).toFixed(1)}MB) (${done}/${files} files)`;
-      process.stdout.write(`\r\x1b[2K${line}`);
+      write(`\r\x1b[2K${line}`);
     },
     finish() {
-      if (output.isTty) process.stdout.write('\r\x1b[2K');
+      if (output.isTty) write('\r\x1b[2K');
       output.out(`${glyph.check} Upload completed in ${((now() - started) / 1000).toFixed(1)} seconds`);
     },
   };
