@@ -10,8 +10,7 @@ import { REPO_ROOT } from '../helpers/spawn-ts.js';
 /**
  * The vendor's own CLI (PyPI `together[cli]`, `tg beta jig ...`) pointed at Gantry with TOGETHER_BASE_URL
  * (issue 6). Its virtualenv is filled from PyPI once and reused; without PyPI (or python3 -m venv) the
- * tests are skipped, saying why. Three settings the vendor CLI needs against the embedded default:
- * - TOGETHER_PROJECT_ID: together 3.x otherwise asks `/v3/whoami` first, which Gantry does not serve;
+ * tests are skipped, saying why. Two settings the vendor CLI needs against the embedded default:
  * - SSL_CERT_FILE: the server's local CA (httpx reads it);
  * - GANTRY_REGISTRY on the server: `tg beta jig status` asks for the registry base path to shorten
  *   image names, and the embedded default has no registry unless one is named.
@@ -58,7 +57,6 @@ describe('the vendor CLI (tg beta jig) against the embedded default', () => {
       HOME: path.join(root, 'home'),
       TOGETHER_API_KEY: key,
       TOGETHER_BASE_URL: server.url,
-      TOGETHER_PROJECT_ID: 'proj_gantry',
       TOGETHER_TELEMETRY_DISABLED: '1',
       SSL_CERT_FILE: server.caFile!,
       NO_COLOR: '1',

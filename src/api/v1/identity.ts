@@ -13,7 +13,7 @@ export interface IdentityRoutesOptions {
   scheduler: 'local' | 'nomad';
 }
 
-/** `/v1/whoami` (compat.md §8.23) and the registry base path (compat.md §1.3, §8.9). */
+/** `/v1/whoami` (compat.md §8.23), `/v3/whoami`, and the registry base path (compat.md §1.3, §8.9). */
 export async function identityRoutes(app: FastifyInstance, { project, registry, scheduler }: IdentityRoutesOptions): Promise<void> {
   app.get('/v1/whoami', { config: { auth: 'worker' } }, async (request) => {
     const principal = request.principal!;
@@ -31,6 +31,15 @@ export async function identityRoutes(app: FastifyInstance, { project, registry, 
       x_gantry_scheduler: scheduler,
     };
   });
+
+  // The vendor's newest clients (together 3.x) ask `/v3/whoami` first and read `project.id`; this is the
+  // shape they expect for an API key (`type: "project_api_key"`).
+  app.get('/v3/whoami', { config: { auth: 'worker' } }, async (request) => ({
+    type: 'project_api_key',
+    api_key: { id: request.principal!.keyId },
+    organization: { id: project.organizationId, name: project.organizationName },
+    project: { id: project.projectId, name: project.projectName, slug: project.projectSlug },
+  }));
 
   app.get('/v1/image-repositories/base-path', async () => {
     if (!registry) {

@@ -12,6 +12,14 @@ describe('whoami x_gantry_scheduler', () => {
     expect(res.json().x_gantry_scheduler).toBe('local');
   });
 
+  it('answers /v3/whoami in the shape the vendor\'s newest clients read', async () => {
+    server = await createTestServer();
+    const res = await server.app.inject({ method: 'GET', url: '/v3/whoami', headers: server.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ type: 'project_api_key', project: { id: server.deps.project.projectId }, api_key: { id: expect.any(String) } });
+    expect((await server.app.inject({ method: 'GET', url: '/v3/whoami' })).statusCode).toBe(401);
+  });
+
   it('reports nomad when NOMAD_ADDR is configured', async () => {
     server = await createTestServer({ env: { NOMAD_ADDR: 'http://127.0.0.1:4646' } });
     const res = await server.app.inject({ method: 'GET', url: '/v1/whoami', headers: server.auth });
