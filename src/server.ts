@@ -26,6 +26,7 @@ import { authPlugin } from './api/plugins/auth.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
+import { emptyJsonBodyPlugin } from './api/plugins/empty-json-body.js';
 import { secretsRoutes } from './api/v1/secrets.js';
 import { storageRoutes } from './api/v1/storage.js';
 import { sdkPythonRoutes } from './api/v1/sdk-python.js';
@@ -84,10 +85,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
 function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(errorHandlerPlugin);
+  void app.register(emptyJsonBodyPlugin);
   void app.register(authPlugin, { keys: deps.keys });
   void app.register(metricsPlugin, { registry: deps.metrics, requireKey: deps.config.metricsRequireKey });
   app.get('/health', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
-  void app.register(identityRoutes, { project: deps.project, registry: deps.config.registry });
+  void app.register(identityRoutes, {
+    project: deps.project,
+    registry: deps.config.registry,
+    scheduler: deps.config.cluster.nomadAddr ? 'nomad' : 'local',
+  });
   void app.register(secretsRoutes, { secrets: deps.secrets });
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
   void app.register(volumesRoutes, { volumes: deps.volumes });
