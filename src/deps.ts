@@ -32,6 +32,8 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { loadOrCreateKeyFile } from './shared/key-file.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { consulClientFrom } from './clients/consul/from-settings.js';
+import { buildCoordinator } from './coordinator/build.js';
+import { LeadershipRunner } from './coordinator/leadership.js';
 import { ConsulStateStore } from './state/consul/consul-state-store.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -76,8 +78,8 @@ export function dataPaths(dataDir: string): DataPaths {
 }
 
 /**
- * Picks an implementation per seam. Only the embedded implementations exist so far; a cluster address in
- * the configuration is reported, not silently honoured.
+ * Picks an implementation per seam: the cluster's where its address is configured (CONSUL_HTTP_ADDR,
+ * NOMAD_ADDR, VAULT_ADDR), else the embedded default's.
  */
 export async function buildDeps(config: ServerConfig, options: BuildDepsOptions = {}): Promise<ServerDeps> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -132,6 +134,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     settings: { intervalMs: config.autoscaler.intervalMs, stabilizationMs: config.autoscaler.stabilizationSeconds * 1000 },
   });
   const pythonSdk = new PythonSdkWheel({ sdkDir: PYTHON_SDK_DIR, cacheDir: paths.sdkWheels, logger });
+  const leadership = buildLeadership(config, { queue, autoscaler, publicUrl, logger });
   return {
     config,
     logger,
@@ -152,9 +155,29 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     queue,
     autoscaler,
     pythonSdk,
-    // The embedded default is always the leader, so the autoscaler starts with the queue.
-    lifecycle: [...secretsLifecycle, ...(isLifecycle(scheduler) ? [scheduler] : []), queue, autoscaler],
+    leadership,
+    // The embedded default leads at once, so its queue is rebuilt before the server listens; a cluster
+    // replica campaigns once it listens (main starts `leadership` then).
+    lifecycle: [...secretsLifecycle, ...(isLifecycle(scheduler) ? [scheduler] : []), ...(config.cluster.consul ? [] : [leadership])],
   };
+}
+
+/**
+ * The queue, then the autoscaler, run while this replica leads. The coordinator is built when the
+ * runner starts: a cluster replica advertises GANTRY_PUBLIC_URL, else the URL it listens on.
+ */
+function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscaler: Autoscaler; publicUrl: PublicUrl; logger: Logger }): LeadershipRunner {
+  const { queue, autoscaler, publicUrl, logger } = deps;
+  // The single node never forwards, so its URL is only informative before it listens.
+  const advertiseUrl = () => (config.cluster.consul ? publicUrl.get() : (publicUrl.peek() ?? `http://${config.host}:${config.port}`));
+  return new LeadershipRunner({
+    coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
+    work: [
+      { start: (signal) => queue.start(signal), stop: () => queue.stepDown() },
+      { start: (signal) => autoscaler.start(signal), stop: () => autoscaler.close() },
+    ],
+    logger,
+  });
 }
 
 interface QueueDeps {

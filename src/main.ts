@@ -20,6 +20,7 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) deps.logger.error({ err }, 'shutting down after an error');
     await app.close();
+    await deps.leadership.close();
     for (const part of [...deps.lifecycle].reverse()) await part.close?.();
     await deps.state.close();
   });
@@ -29,6 +30,8 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   await app.listen({ host: config.host, port: config.port });
   const url = listenUrl(config, tls, (app.server.address() as AddressInfo).port);
   deps.publicUrl.listening(url);
+  // A cluster replica campaigns now that its advertise URL is known (the embedded default already leads).
+  await deps.leadership.start();
   process.stdout.write(banner(url, config, admin, tls));
 }
 

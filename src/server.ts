@@ -23,6 +23,8 @@ import { workerRoutes } from './api/internal/worker.js';
 import type { JobQueue } from './queue/queue.js';
 import type { Autoscaler } from './autoscaler/autoscaler.js';
 import { authPlugin } from './api/plugins/auth.js';
+import { leaderForwardPlugin } from './api/plugins/leader-forward.js';
+import type { LeadershipRunner } from './coordinator/leadership.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
@@ -50,12 +52,19 @@ export interface ServerDeps {
   requestStats: RequestStats;
   publicUrl: PublicUrl;
   queue: JobQueue;
-  /** Leader only; part of `lifecycle` on the embedded default (always the leader). */
+  /** Leader only (run by `leadership`). */
   autoscaler: Autoscaler;
   /** Gantry's `sprocket` wheel, served as a simple package index (compat.md §8.30). */
   pythonSdk: PythonSdkWheel;
-  /** Started after the server listens (replicas need its URL) and closed after it stops, in order. */
+  /** Started before the server listens (the queue is rebuilt before the first request) and closed after it stops, in order. */
   lifecycle: Lifecycle[];
+  /**
+   * Runs the queue and the autoscaler while this replica leads, and tells the edge whether to forward.
+   * Part of `lifecycle` on the embedded default (it leads at once); a cluster replica campaigns once it
+   * listens (`start()` again after listening; it is idempotent), since its advertise URL may be the one it
+   * listens on.
+   */
+  leadership: LeadershipRunner;
   /** PEM certificate and key to serve HTTPS with; absent for plain HTTP (and for inject() tests). */
   tls?: { cert: string; key: string };
 }
@@ -98,11 +107,17 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
   void app.register(volumesRoutes, { volumes: deps.volumes });
   void app.register(deploymentsRoutes, { deployments: deps.deployments });
-  const wake = (deploymentId: string) => deps.autoscaler.nudge(deploymentId);
-  void app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes, wake });
-  void app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
   void app.register(sdkPythonRoutes, { wheel: deps.pythonSdk });
-  void app.register(deploymentRequestRoutes, {
+  void app.register(leaderOnlyRoutes, deps);
+}
+
+/** Routes served by the leader only (it owns the queue and the autoscaler); followers forward them. */
+async function leaderOnlyRoutes(app: FastifyInstance, deps: ServerDeps): Promise<void> {
+  await app.register(leaderForwardPlugin, { leader: deps.leadership });
+  const wake = (deploymentId: string) => deps.autoscaler.nudge(deploymentId);
+  await app.register(queueRoutes, { queue: deps.queue, deployments: deps.deployments, maxPayloadBytes: deps.config.maxPayloadBytes, wake });
+  await app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
+  await app.register(deploymentRequestRoutes, {
     deployments: deps.deployments,
     scheduler: deps.scheduler,
     stats: deps.requestStats,

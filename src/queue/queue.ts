@@ -69,6 +69,10 @@ export class JobQueue {
   private timers: NodeJS.Timeout[] = [];
   /** False until `start()` has rebuilt the queues: serving earlier would hand out wrong places. */
   private ready = false;
+  /** Set by `stepDown()`: calls are refused as "not the leader" until the next `start()`. */
+  private steppedDown = false;
+  /** Bumped by every `stepDown()`, so a rebuild that a step-down overtook does not start serving. */
+  private generation = 0;
 
   constructor(private readonly deps: JobQueueDeps) {}
 
@@ -124,6 +128,7 @@ export class JobQueue {
   }
 
   async view(deploymentId: string, requestId: string): Promise<JobView | undefined> {
+    this.assertReady();
     const record = this.queueOf(deploymentId).running.get(requestId) ?? (await this.deps.store.load(deploymentId, requestId));
     return record && this.toView(record);
   }
@@ -201,6 +206,7 @@ export class JobQueue {
 
   /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
   async releaseReplica(deploymentId: string, replicaId: string, reason: string): Promise<number> {
+    if (!this.ready) return 0; // a follower holds no claims; the leader's rebuild checks its replicas
     const held = [...this.queueOf(deploymentId).running.values()].filter((r) => r.claim?.replica_id === replicaId);
     for (const record of held) await this.loseClaim(record, `replica ${replicaId} ${reason}`);
     return held.length;
@@ -237,24 +243,62 @@ export class JobQueue {
 
   // ---- lifecycle ----
 
-  /** Rebuilds the in-memory queues from the store, then starts the lease and retention sweeps. */
-  async start(): Promise<void> {
+  /**
+   * Rebuilds the in-memory queues from the store, then starts the lease and retention sweeps. With a
+   * leadership's `signal`, the queue steps down the moment it aborts (also during the rebuild, which is
+   * then abandoned). Starting a queue that serves does nothing.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.ready || signal?.aborted) return;
+    const generation = this.generation;
+    signal?.addEventListener('abort', () => this.stepDown(), { once: true });
     const stale: JobRecord[] = [];
     for await (const page of this.deps.store.scan()) {
+      if (generation !== this.generation) return;
       for (const record of page) this.restore(record, stale);
     }
     for (const record of stale) await this.releaseIfReplicaGone(record);
+    if (generation !== this.generation) return;
+    this.steppedDown = false;
+    this.ready = true;
+    this.startSweeps();
+  }
+
+  /**
+   * Stops serving at once (leadership lost): every later call is refused with GANTRY_ERR_NOT_LEADER,
+   * waiting long polls are answered with no job, and the in-memory state is dropped; the next `start()`
+   * rebuilds it from the store, where every acknowledged change already is.
+   */
+  stepDown(): void {
+    this.generation++;
+    this.steppedDown = true;
+    this.ready = false;
+    this.stopSweeps();
+    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.resolve(undefined);
+    this.queues.clear();
+    this.seq = 0;
+  }
+
+  /** Whether this queue serves (rebuilt, and not stepped down). */
+  get isServing(): boolean {
+    return this.ready;
+  }
+
+  async close(): Promise<void> {
+    this.stopSweeps();
+    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.resolve(undefined);
+  }
+
+  private startSweeps(): void {
     const every = (ms: number, fn: () => Promise<unknown>) =>
       this.timers.push(setInterval(() => void fn().catch((err) => this.deps.logger.error({ err }, 'queue sweep failed')), ms).unref());
-    this.ready = true;
     every(this.deps.settings.leaseSweepMs, () => this.expireLeases());
     every(Math.min(3_600_000, this.deps.settings.retentionMs), () => this.sweepRetention());
   }
 
-  async close(): Promise<void> {
+  private stopSweeps(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.resolve(undefined);
   }
 
   /** Looks for leases that ended and loses their claims. */
@@ -285,7 +329,9 @@ export class JobQueue {
   // ---- internals ----
 
   private assertReady(): void {
-    if (!this.ready) throw appError('GANTRY_ERR_UNAVAILABLE', 'the queue is being rebuilt from the state store; retry shortly');
+    if (this.ready) return;
+    if (this.steppedDown) throw appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads the queue; retry shortly (through any replica)');
+    throw appError('GANTRY_ERR_UNAVAILABLE', 'the queue is being rebuilt from the state store; retry shortly');
   }
 
   private queueOf(deploymentId: string): DeploymentQueue {

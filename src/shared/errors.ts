@@ -77,6 +77,10 @@ export const ERRORS = {
   GANTRY_ERR_STATE_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_INTERNAL: def(500, 'server_error'),
   GANTRY_ERR_UNAVAILABLE: def(503, 'service_unavailable'),
+  /** Queue or worker traffic on a replica that does not lead and knows no leader to forward to: retry shortly. */
+  GANTRY_ERR_NOT_LEADER: def(503, 'service_unavailable'),
+  /** A follower could not reach the leader it forwards to. */
+  GANTRY_ERR_LEADER_UNREACHABLE: def(502, 'server_error'),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

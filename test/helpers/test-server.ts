@@ -49,6 +49,8 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
   const app = buildServer(deps);
   await app.ready();
   for (const part of deps.lifecycle) await part.start?.();
+  // As main does once it listens: a cluster replica campaigns (the embedded default already leads).
+  await deps.leadership.start();
   return {
     app,
     deps,
@@ -57,6 +59,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
     auth: { authorization: `Bearer ${key}` },
     close: async () => {
       await app.close();
+      await deps.leadership.close();
       for (const part of [...deps.lifecycle].reverse()) await part.close?.();
       await deps.state.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

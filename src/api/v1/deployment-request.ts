@@ -30,10 +30,13 @@ const DROPPED_HEADERS = ['authorization', 'host', 'connection', 'keep-alive', 'p
  * deployment scaled to zero is woken up.
  */
 export async function deploymentRequestRoutes(app: FastifyInstance, options: DirectRequestOptions): Promise<void> {
-  await app.register(replyFrom, {
-    undici: { headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS },
-    disableRequestLogging: true,
-  });
+  // Registered once per context: the leader-forwarding plugin around these routes may have done it.
+  if (!app.hasReplyDecorator('from')) {
+    await app.register(replyFrom, {
+      undici: { headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS },
+      disableRequestLogging: true,
+    });
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   const proxy = createProxy(options);
