@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import replyFrom from '@fastify/reply-from';
@@ -41,11 +42,21 @@ export const leaderForwardPlugin = fp(
 
 function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string): FastifyReply {
   // The unparsed request is the body: reply-from streams a stream body as it is (GET and HEAD have none).
-  if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body: unknown }).body = request.raw;
+  if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body: unknown }).body = bodyOf(request);
   return reply.from(`${leaderUrl}${request.url}`, {
     rewriteRequestHeaders: (_req, headers) => ({ ...headers, [FORWARDED_HEADER]: '1' }),
     onError: (r, { error }) => void r.send(appError('GANTRY_ERR_LEADER_UNREACHABLE', `the leader at ${leaderUrl} could not be reached; retry shortly`, { cause: error })),
   });
+}
+
+/**
+ * The request body through a pass-through: when the hop fails, undici destroys the stream it sent, and
+ * that must not be the caller's request (its socket would be reset instead of answered 502).
+ */
+function bodyOf(request: FastifyRequest): PassThrough {
+  const body = new PassThrough();
+  body.on('error', () => request.raw.unpipe(body));
+  return request.raw.pipe(body);
 }
 
 function noLeader(url: string | undefined) {
