@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -56,11 +58,12 @@ describe('three control-plane replicas on the Consul double', () => {
   let consul: ConsulDouble;
   let replicas: Replica[];
   let auth: { authorization: string };
+  let scheduler: MemoryScheduler;
   const acknowledged: string[] = [];
 
   beforeAll(async () => {
     consul = await createConsulDouble();
-    const scheduler = new MemoryScheduler();
+    scheduler = new MemoryScheduler();
     replicas = [];
     for (const name of ['a', 'b', 'c']) replicas.push(await startReplica(name, consul, scheduler));
     auth = { authorization: `Bearer ${(await replicas[0]!.deps.keys.createKey('admin', 'admin')).key}` };
@@ -114,6 +117,27 @@ describe('three control-plane replicas on the Consul double', () => {
     const cancel = await call(f2!, 'POST', '/v1/queue/cancel', { model: 'ha', request_id: id });
     expect(cancel.statusCode).toBe(409);
     expect(cancel.json()).toEqual({ status: 'done' });
+  });
+
+  it('forwards direct HTTP to a deployment through the leader, streaming the body and keeping the status', async () => {
+    const leader = await leaderOf();
+    const upstream = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.writeHead(req.url === '/teapot' ? 418 : 200, { 'x-replica': 'r0' }).end(`echo:${body}`));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const [replica] = await scheduler.replicas((await leader.deps.deployments.record('ha')).id);
+      scheduler.setReplica(replica!.replicaId, { address: { host: '127.0.0.1', port: (upstream.address() as AddressInfo).port } });
+      const follower = followersOf(leader)[0]!;
+      const res = await follower.app.inject({ method: 'POST', url: '/v1/deployment-request/ha/teapot', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'a cat' });
+      expect(res.statusCode).toBe(418);
+      expect(res.headers['x-replica']).toBe('r0');
+      expect(res.body).toBe('echo:a cat');
+    } finally {
+      upstream.close();
+    }
   });
 
   it('keeps every acknowledged job when the leader goes away and another takes over', async () => {
