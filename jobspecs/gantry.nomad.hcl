@@ -124,7 +124,7 @@ job "gantry" {
       # TLS from Vault's PKI, renewed by Nomad's template runner; a new certificate restarts the task.
       template {
         data        = <<-EOT
-          {{ with pkiCert "pki/issue/gantry" "common_name=gantry.service.consul" "alt_names=localhost" "ip_sans=127.0.0.1" "ttl=72h" }}{{ .Cert }}{{ .CA }}{{ end }}
+          {{ with pkiCert "pki/issue/gantry" "common_name=gantry.service.consul" "alt_names=localhost" (printf "ip_sans=127.0.0.1,%s" (env "NOMAD_IP_https")) "ttl=72h" }}{{ .Cert }}{{ .CA }}{{ end }}
         EOT
         destination = "secrets/tls/cert.pem"
         change_mode = "restart"
@@ -132,7 +132,7 @@ job "gantry" {
 
       template {
         data        = <<-EOT
-          {{ with pkiCert "pki/issue/gantry" "common_name=gantry.service.consul" "alt_names=localhost" "ip_sans=127.0.0.1" "ttl=72h" }}{{ .Key }}{{ end }}
+          {{ with pkiCert "pki/issue/gantry" "common_name=gantry.service.consul" "alt_names=localhost" (printf "ip_sans=127.0.0.1,%s" (env "NOMAD_IP_https")) "ttl=72h" }}{{ .Key }}{{ end }}
         EOT
         destination = "secrets/tls/key.pem"
         perms       = "0600"
@@ -157,6 +157,10 @@ job "gantry" {
         GANTRY_PORT       = "8443"
         GANTRY_DATA_DIR   = "/var/lib/gantry"
         GANTRY_PUBLIC_URL = var.public_url
+        # Where the other replicas forward queue, worker and direct-HTTP traffic while this one leads: this
+        # allocation's own address (the public URL may lead to any replica). Its certificate carries the IP.
+        GANTRY_ADVERTISE_URL = "https://${NOMAD_ADDR_https}"
+        NODE_EXTRA_CA_CERTS  = "${NOMAD_SECRETS_DIR}/tls/cert.pem"
         GANTRY_TLS_CERT   = "${NOMAD_SECRETS_DIR}/tls/cert.pem"
         GANTRY_TLS_KEY    = "${NOMAD_SECRETS_DIR}/tls/key.pem"
         NOMAD_ADDR        = "https://${attr.unique.network.ip-address}:4646"

@@ -164,12 +164,14 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
 
 /**
  * The queue, then the autoscaler, run while this replica leads. The coordinator is built when the
- * runner starts: a cluster replica advertises GANTRY_PUBLIC_URL, else the URL it listens on.
+ * runner starts: a cluster replica advertises GANTRY_ADVERTISE_URL, else GANTRY_PUBLIC_URL, else the URL
+ * it listens on (known by then).
  */
 function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscaler: Autoscaler; publicUrl: PublicUrl; logger: Logger }): LeadershipRunner {
   const { queue, autoscaler, publicUrl, logger } = deps;
-  // The single node never forwards, so its URL is only informative before it listens.
-  const advertiseUrl = () => (config.cluster.consul ? publicUrl.get() : (publicUrl.peek() ?? `http://${config.host}:${config.port}`));
+  // The single node is never forwarded to, so its URL is only informative before it listens.
+  const advertiseUrl = () =>
+    config.advertiseUrl ?? (config.cluster.consul ? publicUrl.get() : (publicUrl.peek() ?? `http://${config.host}:${config.port}`));
   return new LeadershipRunner({
     coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
     work: [

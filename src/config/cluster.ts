@@ -29,6 +29,9 @@ function resolveConsul(raw: RawConfig, cwd: string, problems: string[]): ConsulS
   }
   if (Boolean(raw.consul_client_cert) !== Boolean(raw.consul_client_key)) problems.push('CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY: set both or neither');
   if (tlsSet && address.startsWith('http:')) problems.push('CONSUL_CACERT/CONSUL_CLIENT_*: TLS files need an https CONSUL_HTTP_ADDR (or CONSUL_HTTP_SSL=true)');
+  if (!raw.advertise_url && !raw.public_url && ['0.0.0.0', '::'].includes(raw.host)) {
+    problems.push('GANTRY_ADVERTISE_URL: set it (or GANTRY_PUBLIC_URL) with CONSUL_HTTP_ADDR when GANTRY_HOST is 0.0.0.0 or ::, so the other replicas can forward to this one when it leads');
+  }
   return {
     address,
     token: raw.consul_http_token,

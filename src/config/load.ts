@@ -115,6 +115,7 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     adminKey: raw.admin_key,
     tls: resolveTls(raw, cwd),
     publicUrl: raw.public_url?.replace(/\/+$/, ''),
+    advertiseUrl: raw.advertise_url?.replace(/\/+$/, ''),
     logLevel: raw.log_level,
     registry: raw.registry
       ? { basePath: stripScheme(raw.registry), loginWithApiKey: raw.registry_login_with_api_key }

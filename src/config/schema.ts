@@ -75,6 +75,11 @@ export const rawConfigSchema = z
     insecure_http: boolish.default(false),
     /** The URL workers are told to use (default: the URL the server listens on). */
     public_url: url.optional(),
+    /**
+     * The URL other control-plane replicas reach this one at, forwarding to it while it leads; with several
+     * replicas behind one public URL, set it per replica (default: public_url, else the listen URL).
+     */
+    advertise_url: url.optional(),
     /** pino log level (default: info). */
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Container registry base path, `<host>/<namespace>` (default: none configured). */
@@ -217,6 +222,8 @@ export interface ServerConfig {
   readonly adminKey: string | undefined;
   readonly tls: TlsSettings;
   readonly publicUrl: string | undefined;
+  /** Where followers forward to this replica while it leads (GANTRY_ADVERTISE_URL; else the public URL). */
+  readonly advertiseUrl: string | undefined;
   readonly logLevel: RawConfig['log_level'];
   readonly registry: { readonly basePath: string; readonly loginWithApiKey: boolean } | undefined;
   readonly metricsRequireKey: boolean;

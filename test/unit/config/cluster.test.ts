@@ -20,6 +20,13 @@ describe('cluster settings', () => {
     expect(config.cluster.vault).toBeUndefined();
   });
 
+  it('needs an advertise URL with Consul when listening on every address', () => {
+    expect(problemsOf({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '0.0.0.0' }).join('\n')).toMatch(/GANTRY_ADVERTISE_URL/);
+    const config = load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '0.0.0.0', GANTRY_ADVERTISE_URL: 'https://10.0.0.5:8443/' });
+    expect(config.advertiseUrl).toBe('https://10.0.0.5:8443');
+    expect(load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '::', GANTRY_PUBLIC_URL: 'https://gantry.example.com' }).advertiseUrl).toBeUndefined();
+  });
+
   it('reads Consul from its standard variables, host:port included', () => {
     const config = load({
       CONSUL_HTTP_ADDR: 'consul.service:8501',
