@@ -13,7 +13,7 @@ export interface LeaderForwardOptions {
 const UPSTREAM_TIMEOUT_MS = 15 * 60_000;
 
 /** Marks a forwarded request, so a replica that does not lead either never forwards it again. */
-export const FORWARDED_HEADER = 'x-gantry-forwarded-by';
+export const FORWARDED_HEADER = 'x-gantry-forwarded';
 
 /**
  * Leader-only routes (queue, worker protocol, direct HTTP to deployments) on a follower: every request
