@@ -27,7 +27,7 @@ const silent = createLogger({ level: 'silent' });
 
 async function startReplica(name: string, consul: ConsulDouble, scheduler: MemoryScheduler): Promise<Replica> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `gantry-cluster-${name}-`));
-  const env = { GANTRY_DATA_DIR: dataDir, GANTRY_INSECURE_HTTP: '1', CONSUL_HTTP_ADDR: consul.url, GANTRY_LEADER_TTL_SECONDS: '10', GANTRY_LEADER_LOCK_DELAY_SECONDS: '1' };
+  const env = { GANTRY_DATA_DIR: dataDir, GANTRY_INSECURE_HTTP: '1', CONSUL_HTTP_ADDR: consul.url, GANTRY_LEADER_TTL_SECONDS: '10', GANTRY_LEADER_LOCK_DELAY_SECONDS: '3' };
   const deps = await buildDeps(loadConfig({ env }), { logger: silent, scheduler });
   const app = buildServer(deps);
   for (const part of deps.lifecycle) await part.start?.();
