@@ -34,6 +34,7 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { consulClientFrom } from './clients/consul/from-settings.js';
 import { buildCoordinator } from './coordinator/build.js';
 import { LeadershipRunner } from './coordinator/leadership.js';
+import { buildDiscovery } from './discovery/build.js';
 import { ConsulStateStore } from './state/consul/consul-state-store.js';
 import { SqliteStateStore } from './state/sqlite/sqlite-store.js';
 import type { StateStore } from './state/state-store.js';
@@ -122,9 +123,11 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
   const requestStats = new RequestStats(clock);
+  const discovery = buildDiscovery(config, { scheduler, logger });
   const autoscaler = new Autoscaler({
     deployments,
     scheduler,
+    discovery,
     queue,
     requests: requestStats,
     events: scalingEvents,
@@ -156,9 +159,10 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     autoscaler,
     pythonSdk,
     leadership,
+    discovery,
     // The embedded default leads at once, so its queue is rebuilt before the server listens; a cluster
     // replica campaigns once it listens (main starts `leadership` then).
-    lifecycle: [...secretsLifecycle, ...(isLifecycle(scheduler) ? [scheduler] : []), ...(config.cluster.consul ? [] : [leadership])],
+    lifecycle: [...secretsLifecycle, discovery, ...(isLifecycle(scheduler) ? [scheduler] : []), ...(config.cluster.consul ? [] : [leadership])],
   };
 }
 

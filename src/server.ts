@@ -12,6 +12,7 @@ import type { StateStore } from './state/state-store.js';
 import type { StorageService } from './storage/storage-service.js';
 import type { DeploymentService } from './deployments/deployment-service.js';
 import type { RequestStats } from './deployments/request-stats.js';
+import type { ReplicaDiscovery } from './discovery/discovery.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { PublicUrl } from './shared/public-url.js';
 import type { VolumeService } from './volumes/volume-service.js';
@@ -47,6 +48,8 @@ export interface ServerDeps {
   project: ProjectInfo;
   metrics: Registry;
   scheduler: Scheduler;
+  /** Where each deployment's healthy replicas serve HTTP (direct requests, CustomMetric scrapes). */
+  discovery: ReplicaDiscovery;
   volumes: VolumeService;
   deployments: DeploymentService;
   requestStats: RequestStats;
@@ -119,7 +122,7 @@ async function leaderOnlyRoutes(app: FastifyInstance, deps: ServerDeps): Promise
   await app.register(workerRoutes, { queue: deps.queue, deployments: deps.deployments });
   await app.register(deploymentRequestRoutes, {
     deployments: deps.deployments,
-    scheduler: deps.scheduler,
+    discovery: deps.discovery,
     stats: deps.requestStats,
     metrics: deps.metrics,
     wake,

@@ -1,5 +1,5 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import type { ReplicaStatus } from '../scheduler/scheduler.js';
+import type { Endpoint } from '../discovery/discovery.js';
 import type { Observation } from './strategy.js';
 
 /** How long one scrape may take (a synchronous worker blocks /metrics while it predicts, §8.28). */
@@ -36,7 +36,7 @@ export function metricValue(text: string, name: string): number {
 }
 
 /**
- * CustomMetric's measurement (compat.md §6, §8.16, §8.28): the metric scraped from each ready replica's
+ * CustomMetric's measurement (compat.md §6, §8.16, §8.28): the metric scraped from each healthy replica's
  * `/metrics` and averaged. A replica whose scrape fails (down, timed out, garbage) counts with its last
  * good value; one that never answered is left out. Keeps per-replica memory, so one per deployment.
  */
@@ -45,9 +45,8 @@ export class CustomMetricSource {
 
   constructor(private readonly fetcher: MetricsFetcher = fetchMetricsText, private readonly timeoutMs = SCRAPE_TIMEOUT_MS) {}
 
-  /** The observation, and what went wrong with which replica (empty when every scrape worked). */
-  async observe(replicas: ReplicaStatus[], name: string): Promise<{ observation: Observation; problems: string[] }> {
-    const ready = replicas.filter((r) => r.state === 'Running' && r.readySince !== undefined && r.address);
+  /** The observation from the healthy replicas, and what went wrong with which (empty when every scrape worked). */
+  async observe(ready: Endpoint[], name: string): Promise<{ observation: Observation; problems: string[] }> {
     this.forgetAllBut(new Set(ready.map((r) => r.replicaId)));
     const results = await Promise.all(ready.map((r) => this.scrape(r, name)));
     const problems = results.flatMap((r) => (r.problem ? [r.problem] : []));
@@ -60,8 +59,8 @@ export class CustomMetricSource {
     return { observation: { kind: 'custom', average, replicas: values.length }, problems };
   }
 
-  private async scrape(replica: ReplicaStatus, name: string): Promise<{ value?: number; problem?: string }> {
-    const url = `http://${replica.address!.host}:${replica.address!.port}/metrics`;
+  private async scrape(replica: Endpoint, name: string): Promise<{ value?: number; problem?: string }> {
+    const url = `http://${replica.address.host}:${replica.address.port}/metrics`;
     try {
       const value = metricValue(await this.fetcher(url, this.timeoutMs), name);
       this.last.set(replica.replicaId, value);

@@ -1,4 +1,6 @@
 import type { RequestStats } from '../deployments/request-stats.js';
+import type { ReplicaDiscovery } from '../discovery/discovery.js';
+import { SchedulerDiscovery } from '../discovery/scheduler-discovery.js';
 import type { DeploymentRecord } from '../deployments/types.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { ReplicaStatus, Scheduler } from '../scheduler/scheduler.js';
@@ -22,6 +24,8 @@ export interface ScalerDeps {
   clock: Clock;
   logger: Logger;
   fetcher?: MetricsFetcher;
+  /** Where CustomMetric scrapes (default: the scheduler's ready replicas). */
+  discovery?: ReplicaDiscovery;
   /** The scale-down stabilization window in ms (default: 60 s). */
   stabilizationMs: number;
 }
@@ -34,6 +38,7 @@ export interface ScalerDeps {
 export class DeploymentScaler {
   private readonly stabilizer: Stabilizer;
   private readonly custom: CustomMetricSource;
+  private readonly discovery: ReplicaDiscovery;
   /** Replicas told to stop claiming, waiting to be idle before the count goes down. */
   private draining: string[] = [];
   /** Replicas a scale-down stopped that the scheduler still lists. */
@@ -46,6 +51,7 @@ export class DeploymentScaler {
   ) {
     this.stabilizer = new Stabilizer(deps.stabilizationMs);
     this.custom = new CustomMetricSource(deps.fetcher);
+    this.discovery = deps.discovery ?? new SchedulerDiscovery(deps.scheduler);
   }
 
   /** One round for the record as stored now; `woken` when a submit or request met zero replicas. */
@@ -79,7 +85,7 @@ export class DeploymentScaler {
 
   private async observe(record: DeploymentRecord, replicas: ReplicaStatus[]): Promise<{ observation: Observation; problems: string[] }> {
     const policy = record.autoscaling;
-    if (policy?.metric === 'CustomMetric') return this.custom.observe(replicas, policy.custom_metric_name);
+    if (policy?.metric === 'CustomMetric') return this.custom.observe(await this.discovery.healthy(record), policy.custom_metric_name);
     if (policy?.metric === 'HTTPTotalRequests' || policy?.metric === 'HTTPAvgRequestDuration') {
       const window = this.deps.requests.window(record.id, policy.time_interval_minutes);
       const ready = replicas.filter((r) => r.state !== 'Terminated' && r.readySince !== undefined).length;

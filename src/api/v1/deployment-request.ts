@@ -3,12 +3,13 @@ import replyFrom from '@fastify/reply-from';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { DeploymentService } from '../../deployments/deployment-service.js';
 import type { RequestStats } from '../../deployments/request-stats.js';
-import type { ReplicaStatus, Scheduler } from '../../scheduler/scheduler.js';
+import type { Endpoint, ReplicaDiscovery } from '../../discovery/discovery.js';
 import { appError } from '../../shared/errors.js';
 
 export interface DirectRequestOptions {
   deployments: DeploymentService;
-  scheduler: Pick<Scheduler, 'replicas'>;
+  /** Where the healthy replicas are (Consul's health API on a cluster, the scheduler's view otherwise). */
+  discovery: ReplicaDiscovery;
   stats: RequestStats;
   metrics: Registry;
   /** Scale from zero: an immediate autoscaler evaluation of a deployment at zero replicas (§8.20). */
@@ -44,16 +45,16 @@ export async function deploymentRequestRoutes(app: FastifyInstance, options: Dir
   app.all<Direct>('/v1/deployment-request/:name/*', proxy);
 }
 
-function createProxy({ deployments, scheduler, stats, metrics, wake }: DirectRequestOptions) {
+function createProxy({ deployments, discovery, stats, metrics, wake }: DirectRequestOptions) {
   const counters = directMetrics(metrics);
   const picker = new RoundRobin();
   return async (request: FastifyRequest<Direct>, reply: FastifyReply): Promise<FastifyReply> => {
     const record = await deployments.record(request.params.name);
-    const ready = (await scheduler.replicas(record.id)).filter((r) => r.readySince !== undefined && r.address);
+    const ready = await discovery.healthy(record);
     const replica = picker.next(record.id, ready);
     if (!replica) throw await noReplica(wake, record.id, record.name, record.min_replicas);
     const started = performance.now();
-    const target = `http://${replica.address!.host}:${replica.address!.port}/${request.params['*'] ?? ''}${queryOf(request.url)}`;
+    const target = `http://${replica.address.host}:${replica.address.port}/${request.params['*'] ?? ''}${queryOf(request.url)}`;
     return reply.from(target, {
       rewriteRequestHeaders: (_req, headers) => withoutHeaders(headers),
       onResponse: (_req, res, upstream) => {
@@ -86,7 +87,7 @@ function queryOf(url: string): string {
 class RoundRobin {
   private readonly turns = new Map<string, number>();
 
-  next(deploymentId: string, replicas: ReplicaStatus[]): ReplicaStatus | undefined {
+  next(deploymentId: string, replicas: Endpoint[]): Endpoint | undefined {
     if (replicas.length === 0) return undefined;
     const turn = this.turns.get(deploymentId) ?? 0;
     this.turns.set(deploymentId, turn + 1);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomMetricSource, metricValue } from '../../../src/autoscaler/custom-metric.js';
-import type { ReplicaStatus } from '../../../src/scheduler/scheduler.js';
+import type { Endpoint } from '../../../src/discovery/discovery.js';
 
 const NAME = 'vllm:num_requests_running';
 
@@ -49,19 +49,14 @@ describe('CustomMetricSource', () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   });
 
-  const replica = (n: number, port = ports[n]!): ReplicaStatus => ({
-    replicaId: `r${n}`, deploymentId: 'dep', revisionId: 'rev', image: 'img', state: 'Running', reason: undefined,
-    message: undefined, readySince: '2026-01-01T00:00:00Z', startedAt: '2026-01-01T00:00:00Z', restarts: 0,
-    address: { host: '127.0.0.1', port }, volumePreload: undefined,
-  });
+  const replica = (n: number, port = ports[n]!): Endpoint => ({ replicaId: `r${n}`, address: { host: '127.0.0.1', port } });
   const good = (value: number) => ({ status: 200, body: `# TYPE ${NAME} gauge\n${NAME} ${value}\n` });
 
-  it('averages the metric over the ready replicas', async () => {
+  it('averages the metric over the healthy replicas', async () => {
     answers.set(ports[0]!, good(2));
     answers.set(ports[1]!, good(6));
     const source = new CustomMetricSource();
-    const notReady = { ...replica(2), readySince: undefined };
-    const { observation, problems } = await source.observe([replica(0), replica(1), notReady], NAME);
+    const { observation, problems } = await source.observe([replica(0), replica(1)], NAME);
     expect(observation).toEqual({ kind: 'custom', average: 4, replicas: 2 });
     expect(problems).toEqual([]);
   });
