@@ -38,11 +38,21 @@ export class KeyService {
     });
   }
 
-  /** Registers an operator-chosen admin key (GANTRY_ADMIN_KEY); idempotent. */
+  /**
+   * Registers an operator-chosen admin key (GANTRY_ADMIN_KEY); idempotent, also when several control-plane
+   * replicas sharing one state store adopt the same key at the same moment (the loser of the insert finds
+   * the winner's record).
+   */
   async adoptAdminKey(key: string): Promise<KeyInfo> {
     const existing = await this.lookup(key);
     if (existing) return withoutHash(existing);
-    return (await this.insert(key, { name: 'admin (GANTRY_ADMIN_KEY)', role: 'admin' })).info;
+    try {
+      return (await this.insert(key, { name: 'admin (GANTRY_ADMIN_KEY)', role: 'admin' })).info;
+    } catch (err) {
+      const adopted = await this.lookup(key);
+      if (adopted) return withoutHash(adopted);
+      throw err;
+    }
   }
 
   async verify(key: string): Promise<Principal | undefined> {

@@ -63,4 +63,12 @@ describe('KeyService', () => {
     expect(await keys.list()).toHaveLength(1);
     expect(await keys.verify('operator-chosen-admin-key')).toMatchObject({ kind: 'user', role: 'admin' });
   });
+
+  it('adopts the same admin key from several replicas starting at once on one store', async () => {
+    const store = new MemoryStateStore();
+    const replicas = [new KeyService(store), new KeyService(store), new KeyService(store)];
+    const adopted = await Promise.all(replicas.map((keys) => keys.adoptAdminKey('shared-admin-key')));
+    expect(new Set(adopted.map((k) => k.id)).size).toBe(1);
+    expect(await replicas[0]!.list()).toHaveLength(1);
+  });
 });
