@@ -75,6 +75,12 @@ describe('three gantry server processes on Consul', () => {
     acknowledged.push(String(next.json.request_id));
     expect([f1.url, f2.url]).toContain(leaderUrl());
 
+    // The other survivor learns the new leader from its own watch of the lock key; until then it answers
+    // 503 GANTRY_ERR_NOT_LEADER, which clients retry.
+    await until('the other follower to know the new leader', async () => {
+      const res = await call(f2, 'GET', '/v1/queue/metrics?model=failover');
+      return res.status === 503 ? undefined : res;
+    }, 30_000, 100);
     for (const [i, id] of acknowledged.entries()) {
       const res = await call(f2, 'GET', `/v1/queue/status?model=failover&request_id=${id}`);
       expect(res.status).toBe(200);
