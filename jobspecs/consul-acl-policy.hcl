@@ -8,8 +8,13 @@ key_prefix "gantry/" {
   policy = "write"
 }
 
-# Leader election: a TTL session created on the agent Gantry talks to (any node).
+# Leader election: a TTL session created on the agent Gantry talks to (any node), tied to a TTL check
+# on a "gantry-election" service instance each replica registers on that agent (its heartbeat: a killed
+# leader's check lapses one TTL after its last pass, which ends its session at once).
 session_prefix "" {
+  policy = "write"
+}
+service "gantry-election" {
   policy = "write"
 }
 

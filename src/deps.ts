@@ -179,8 +179,8 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
   return new LeadershipRunner({
     coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
     work: [
-      { start: (signal) => queue.start(signal), stop: () => queue.stepDown() },
-      { start: (signal) => autoscaler.start(signal), stop: () => autoscaler.close() },
+      { start: ({ signal, fence }) => queue.start(signal, fence), stop: () => queue.stepDown() },
+      { start: ({ signal }) => autoscaler.start(signal), stop: () => autoscaler.close() },
     ],
     logger,
   });

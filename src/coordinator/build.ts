@@ -17,6 +17,8 @@ export function buildCoordinator(config: ServerConfig, deps: { advertiseUrl: str
     client: consulClientFrom(consul),
     closeClient: true,
     key: `${consul.kvPrefix}leader`,
+    // The state store keeps its keys under the same prefix, so it names the lock key `leader`.
+    fenceKey: 'leader',
     advertiseUrl: deps.advertiseUrl,
     logger: deps.logger,
     ttlSeconds: consul.leaderTtlSeconds,

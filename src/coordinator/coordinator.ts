@@ -1,3 +1,5 @@
+import type { TxnOp } from '../state/state-store.js';
+
 /**
  * The Coordinator seam (DESIGN.md): which control-plane replica leads (owns the queue and the autoscaler)
  * and where the leader is, so followers can forward to it. The embedded default is a single node that
@@ -13,6 +15,12 @@ export interface Leadership {
   signal: AbortSignal;
   /** Grows with every acquisition of the lock (Consul's LockIndex): a fencing token. */
   epoch: number;
+  /**
+   * A StateStore operation that holds exactly while this leadership lasts (the lock key unchanged since it
+   * was acquired). Leader-only writes add it to their transactions, so a deposed leader that has not yet
+   * heard of its loss cannot commit anything. Absent on the single node, which cannot be deposed.
+   */
+  fence?: Extract<TxnOp, { verb: 'check-index' }>;
 }
 
 export interface CoordinatorEvents {

@@ -7,8 +7,8 @@ import type { Coordinator, Leadership } from './coordinator.js';
  * with the leadership's signal, and stopped at once, in reverse order, when it is lost.
  */
 export interface LeaderWork {
-  /** Starts serving; must stop by itself the moment `signal` aborts (also while starting). */
-  start(signal: AbortSignal): Promise<void>;
+  /** Starts serving; must stop by itself the moment `leadership.signal` aborts (also while starting). */
+  start(leadership: Leadership): Promise<void>;
   /** Stops serving at once (leadership lost); may be called when not serving. */
   stop(): void | Promise<void>;
 }
@@ -94,7 +94,7 @@ export class LeadershipRunner implements LeaderView {
   private async startAll(leadership: Leadership): Promise<void> {
     while (!leadership.signal.aborted) {
       try {
-        for (const part of this.deps.work) if (!leadership.signal.aborted) await part.start(leadership.signal);
+        for (const part of this.deps.work) if (!leadership.signal.aborted) await part.start(leadership);
         return;
       } catch (err) {
         this.deps.logger.error({ err }, 'starting leader-only work failed; retrying while this replica leads');

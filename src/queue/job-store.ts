@@ -27,6 +27,16 @@ export class JobStore {
     private readonly batcher: WriteBatcher,
   ) {}
 
+  /** Accepts writes (for a new leadership), each transaction checked by its fence when given. */
+  openWrites(fence: TxnOp | undefined): void {
+    this.batcher.open(fence);
+  }
+
+  /** Refuses writes not yet committed, and later ones, as GANTRY_ERR_NOT_LEADER (stepped down). */
+  refuseWrites(): void {
+    this.batcher.refuse();
+  }
+
   /** Durable when it resolves. Blobs are written before the record that references them. */
   async save(record: JobRecord): Promise<void> {
     await this.batcher.write([setOp(record)]);

@@ -4,6 +4,7 @@ import { appError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { DeploymentQueue, type Waiter } from './deployment-queue.js';
 import type { JobStore } from './job-store.js';
+import type { TxnOp } from '../state/state-store.js';
 import { QueueEvents } from './events.js';
 import { TERMINAL, type Claimant, type JobRecord, type JobView, type JsonObject } from './types.js';
 
@@ -246,11 +247,13 @@ export class JobQueue {
   /**
    * Rebuilds the in-memory queues from the store, then starts the lease and retention sweeps. With a
    * leadership's `signal`, the queue steps down the moment it aborts (also during the rebuild, which is
-   * then abandoned). Starting a queue that serves does nothing.
+   * then abandoned); with its `fence`, every write checks that the leadership still holds. Starting a
+   * queue that serves does nothing.
    */
-  async start(signal?: AbortSignal): Promise<void> {
+  async start(signal?: AbortSignal, fence?: TxnOp): Promise<void> {
     if (this.ready || signal?.aborted) return;
     const generation = this.generation;
+    this.deps.store.openWrites(fence);
     signal?.addEventListener('abort', () => this.stepDown(), { once: true });
     const stale: JobRecord[] = [];
     for await (const page of this.deps.store.scan()) {
@@ -270,6 +273,7 @@ export class JobQueue {
    * rebuilds it from the store, where every acknowledged change already is.
    */
   stepDown(): void {
+    this.deps.store.refuseWrites();
     this.generation++;
     this.steppedDown = true;
     this.ready = false;

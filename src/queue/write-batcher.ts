@@ -1,3 +1,4 @@
+import { appError } from '../shared/errors.js';
 import { MAX_TXN_BYTES, MAX_TXN_OPS, txnBytes, type StateStore, type TxnOp } from '../state/state-store.js';
 
 interface Pending {
@@ -15,16 +16,33 @@ interface Pending {
  *
  * Only unconditional `set`/`delete` operations are batched: the queue's in-memory state on the leader is
  * authoritative, so one caller's write can never make another caller's transaction fail.
+ *
+ * On a cluster every transaction also carries the leadership's fence (coordinator.ts): when it fails this
+ * replica was deposed, every write of the batch is refused as GANTRY_ERR_NOT_LEADER (not acknowledged, so
+ * nothing is lost), and so is every later write until `open()` is called for a new leadership.
  */
 export class WriteBatcher {
   private queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
+  /** `undefined` (unfenced: the single node), a fence operation, or refusing (deposed, stepped down). */
+  private fence: TxnOp | 'refused' | undefined;
 
   constructor(private readonly store: StateStore) {}
 
+  /** Accepts writes again, each transaction checked by `fence` when given. */
+  open(fence: TxnOp | undefined): void {
+    this.fence = fence;
+  }
+
+  /** Refuses every write not yet committed, and later ones, until `open()`. */
+  refuse(): void {
+    this.fence = 'refused';
+  }
+
+  /** Enqueues one caller's writes (at most MAX_TXN_OPS - 1: a transaction keeps room for the fence). */
   write(ops: TxnOp[]): Promise<void> {
-    if (ops.length > MAX_TXN_OPS) return Promise.reject(new RangeError(`${ops.length} operations in one write`));
+    if (ops.length > MAX_TXN_OPS - 1) return Promise.reject(new RangeError(`${ops.length} operations in one write`));
     const bytes = txnBytes(ops);
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, bytes, resolve, reject });
@@ -59,9 +77,10 @@ export class WriteBatcher {
    * too large gets the store's error.
    */
   private takeBatch(): Pending[] {
-    let ops = 0;
-    let bytes = 0;
     let n = 0;
+    const reserved = this.fence && this.fence !== 'refused' ? [this.fence] : [];
+    let ops = reserved.length;
+    let bytes = txnBytes(reserved);
     const fits = (p: Pending) => ops + p.ops.length <= MAX_TXN_OPS && bytes + p.bytes <= MAX_TXN_BYTES;
     while (n < this.queue.length && fits(this.queue[n]!)) {
       ops += this.queue[n]!.ops.length;
@@ -71,13 +90,28 @@ export class WriteBatcher {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    const ops = batch.flatMap((p) => p.ops);
     try {
-      const result = ops.length > 0 ? await this.store.txn(ops) : { ok: true as const };
-      if (!result.ok) throw new Error(`queue write failed: ${result.errors.map((e) => e.what).join('; ')}`);
+      await this.apply(batch.flatMap((p) => p.ops));
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
+
+  private async apply(ops: TxnOp[]): Promise<void> {
+    const fence = this.fence;
+    if (ops.length === 0) return;
+    if (fence === 'refused') throw notLeader();
+    const result = await this.store.txn(fence ? [fence, ...ops] : ops);
+    if (result.ok) return;
+    if (fence && result.errors.some((e) => e.opIndex === 0)) {
+      if (this.fence === fence) this.refuse();
+      throw notLeader();
+    }
+    throw new Error(`queue write failed: ${result.errors.map((e) => e.what).join('; ')}`);
+  }
+}
+
+function notLeader(): Error {
+  return appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads the queue; retry shortly (through any replica)');
 }

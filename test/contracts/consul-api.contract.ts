@@ -224,6 +224,53 @@ export function describeConsulApiContract(name: string, makeTarget: () => Promis
       expect(res.text).toContain('Invalid Session TTL');
     });
 
+    it('drops serfHealth for "Checks": [] and keeps it otherwise', async () => {
+      const info = async (id: string) => ((await call('GET', `/v1/session/info/${id}`)).json() as Array<{ NodeChecks: string[] | null }>)[0]!;
+      expect((await info(await session())).NodeChecks ?? []).not.toContain('serfHealth');
+      const plain = ((await call('PUT', '/v1/session/create', { Name: ns, TTL: '10s' })).json() as { ID: string }).ID;
+      expect((await info(plain)).NodeChecks).toContain('serfHealth');
+      await call('PUT', `/v1/session/destroy/${plain}`);
+    });
+
+    it('refuses a session tied to a missing or critical check with 500', async () => {
+      const missing = await call('PUT', '/v1/session/create', { TTL: '10s', Checks: [], ServiceChecks: [{ ID: `${ns}-nope` }] });
+      expect(missing.status).toBe(500);
+      expect(missing.text).toContain('Missing check');
+      const svc = `${ns}-crit`;
+      await call('PUT', '/v1/agent/service/register', { ID: svc, Name: svc, Check: { CheckID: `${svc}:ttl`, TTL: '30s' } });
+      const critical = await call('PUT', '/v1/session/create', { TTL: '10s', Checks: [], ServiceChecks: [{ ID: `${svc}:ttl` }] });
+      expect(critical.status).toBe(500);
+      expect(critical.text).toContain('critical');
+      await call('PUT', `/v1/agent/service/deregister/${svc}`);
+    });
+
+    it('invalidates a session when its TTL check lapses, long before the session TTL', async () => {
+      const svc = `${ns}-ttl`;
+      const checkId = `${svc}:ttl`;
+      await call('PUT', '/v1/agent/service/register', { ID: svc, Name: svc, Check: { CheckID: checkId, TTL: '2s', Status: 'passing' } });
+      const id = await session({ ServiceChecks: [{ ID: checkId }], LockDelay: '1s' });
+      expect((await call('PUT', `/v1/kv/${k('ttl-lock')}?acquire=${id}`, 'A')).json()).toBe(true);
+      const started = Date.now();
+      expect((await call('PUT', `/v1/agent/check/pass/${checkId}`)).status).toBe(200);
+      while (Date.now() - started < 9_000 && (await entryOf(k('ttl-lock'))).Session) await new Promise((r) => setTimeout(r, 100));
+      const lapsed = Date.now() - started;
+      expect(await entryOf(k('ttl-lock'))).not.toHaveProperty('Session');
+      expect(lapsed).toBeGreaterThanOrEqual(1_900);
+      expect(lapsed).toBeLessThan(6_000);
+      expect((await call('GET', `/v1/session/info/${id}`)).json()).toEqual([]);
+      const checks = ((await call('GET', `/v1/health/service/${svc}`)).json() as Array<{ Checks: Array<{ CheckID: string; Status: string; Output: string }> }>)[0]!.Checks;
+      expect(checks.find((c) => c.CheckID === checkId)).toMatchObject({ Status: 'critical', Output: expect.stringContaining('TTL expired') });
+      await call('PUT', `/v1/agent/service/deregister/${svc}`);
+    }, 15_000);
+
+    it('invalidates a session when its check is deregistered with its service', async () => {
+      const svc = `${ns}-gone`;
+      await call('PUT', '/v1/agent/service/register', { ID: svc, Name: svc, Check: { CheckID: `${svc}:ttl`, TTL: '30s', Status: 'passing' } });
+      const id = await session({ ServiceChecks: [{ ID: `${svc}:ttl` }] });
+      await call('PUT', `/v1/agent/service/deregister/${svc}`);
+      expect((await call('PUT', `/v1/session/renew/${id}`)).status).toBe(404);
+    });
+
     it('lists only passing instances with ?passing and follows check updates', async () => {
       const svc = `${ns}-svc`;
       const register = (id: string, status: string) =>

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConsulClient } from '../../src/clients/consul/index.js';
 import { ConsulCoordinator } from '../../src/coordinator/consul/consul-coordinator.js';
+import { ELECTION_SERVICE } from '../../src/coordinator/consul/election-check.js';
+import { ConsulStateStore } from '../../src/state/consul/consul-state-store.js';
 import { SingleNodeCoordinator } from '../../src/coordinator/single-node/single-node-coordinator.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createConsulDouble, type ConsulDouble } from '../doubles/consul/consul-double.js';
@@ -39,16 +41,56 @@ describe.skipIf(!process.env.CONSUL_HTTP_ADDR)('real Consul', () => {
 });
 
 describe('ConsulCoordinator against the double', () => {
-  it('uses a TTL session with no checks and the configured lock-delay', async () => {
+  it('uses a TTL session without node checks, tied to its own TTL check, with the configured lock-delay', async () => {
     consul ??= await createConsulDouble();
     const c = new ConsulCoordinator({ client: new ConsulClient({ address: consul.url }), key: 'gantry-coordinator-test/session/leader', advertiseUrl: 'https://a:1', logger: silent, ttlSeconds: 12, lockDelaySeconds: 3 });
     await c.start();
     const sessions = [...consul.state.sessions.values()].filter((s) => s.Name.includes('https://a:1'));
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({ TTL: '12s', LockDelay: 3e9, NodeChecks: [], Behavior: 'release' });
+    const [instance] = consul.state.services.named(ELECTION_SERVICE).filter((s) => s.Meta.url === 'https://a:1');
+    expect(instance).toMatchObject({ Address: 'a', Port: 1, checks: [{ Status: 'passing', Type: 'ttl' }] });
+    expect(instance!.timings.get(instance!.checks[0]!.CheckID)).toEqual({ ttlMs: 12_000, deregisterAfterMs: 60_000 });
+    expect(sessions[0]!.ServiceChecks).toEqual([{ ID: instance!.checks[0]!.CheckID }]);
     expect(consul.state.kv.get('gantry-coordinator-test/session/leader')?.Value?.toString()).toBe('https://a:1');
     await c.close();
     expect(consul.state.sessions.size).toBe(0);
+    expect(consul.state.services.byId.has(instance!.ID)).toBe(false);
+  });
+
+  it('re-registers its check when the agent lost it, and campaigns again with a new session', async () => {
+    consul ??= await createConsulDouble();
+    const key = 'gantry-coordinator-test/agent-restart/leader';
+    const c = new ConsulCoordinator({ client: new ConsulClient({ address: consul.url }), key, advertiseUrl: 'https://r:1', logger: silent, ttlSeconds: 10, lockDelaySeconds: 0, watchWaitSeconds: 1 });
+    await c.start();
+    await until(() => c.leadership() !== undefined);
+    const [instance] = consul.state.services.named(ELECTION_SERVICE).filter((s) => s.Meta.url === 'https://r:1');
+    const lost = record(c, 'leader:lost');
+    consul.state.deregisterService(instance!.ID);
+    await until(() => lost.length === 1);
+    await until(() => c.leadership() !== undefined, 15_000);
+    expect(consul.state.services.byId.get(instance!.ID)?.checks[0]?.Status).toBe('passing');
+    await c.close();
+  }, 20_000);
+
+  it('fences a deposed leader: its writes carrying the leadership fence fail once the session is gone', async () => {
+    consul ??= await createConsulDouble();
+    const client = new ConsulClient({ address: consul.url });
+    const store = new ConsulStateStore(new ConsulClient({ address: consul.url }), 'fence-test/');
+    const c = new ConsulCoordinator({ client, key: 'fence-test/leader', fenceKey: 'leader', advertiseUrl: 'https://f:1', logger: silent, ttlSeconds: 10, lockDelaySeconds: 0, watchWaitSeconds: 1 });
+    await c.start();
+    await until(() => c.leadership() !== undefined);
+    const { fence } = c.leadership()!;
+    expect(fence).toEqual({ verb: 'check-index', key: 'leader', index: consul.state.kv.get('fence-test/leader')!.ModifyIndex });
+    expect(await store.txn([fence!, { verb: 'set', key: 'queue/a', value: '1' }])).toMatchObject({ ok: true });
+    // Consul ends the session; the old leader has not heard yet, but its next write cannot land.
+    consul.invalidateSession(consul.state.kv.get('fence-test/leader')!.Session!);
+    expect(await store.txn([fence!, { verb: 'set', key: 'queue/b', value: '1' }])).toMatchObject({ ok: false, errors: [{ opIndex: 0 }] });
+    expect(await store.get('queue/b')).toBeUndefined();
+    await until(() => c.leadership() !== undefined && c.leadership()!.fence!.index !== fence!.index, 10_000);
+    expect(await store.txn([c.leadership()!.fence!, { verb: 'set', key: 'queue/c', value: '1' }])).toMatchObject({ ok: true });
+    await c.close();
+    await store.close();
   });
 
   it('a network cut (session invalidated) ends the old leadership before anyone else can lead', async () => {
@@ -78,12 +120,13 @@ describe('ConsulCoordinator against the double', () => {
 });
 
 describe('ConsulCoordinator when the leader cannot reach Consul', () => {
-  it('steps down within its TTL, before Consul reaps the session and the lock-delay passes', async () => {
-    // A double that accepts a 1 s TTL, so the reaping (2 × TTL) and lock-delay happen within the test.
+  it('steps down within its TTL, and another leads within TTL + lock-delay, never before the old one stopped', async () => {
+    // A double that accepts a 2 s TTL. Without the heartbeat check Consul would reap the session up to
+    // 2 × TTL after its last renewal (4 s), and the takeover would take up to 5 s.
     const fast = await createConsulDouble({ minSessionTtlMs: 1_000 });
     const proxy = await createCuttableProxy(fast.url);
     const make = (address: string, url: string) =>
-      new ConsulCoordinator({ client: new ConsulClient({ address, attempts: 1, timeoutMs: 500 }), key: 'gantry/leader', advertiseUrl: url, logger: silent, ttlSeconds: 1, lockDelaySeconds: 1, watchWaitSeconds: 1 });
+      new ConsulCoordinator({ client: new ConsulClient({ address, attempts: 1, timeoutMs: 500 }), key: 'gantry/leader', advertiseUrl: url, logger: silent, ttlSeconds: 2, lockDelaySeconds: 1, watchWaitSeconds: 1 });
     const a = make(proxy.url, 'https://a:1');
     const b = make(fast.url, 'https://b:2');
     try {
@@ -98,8 +141,9 @@ describe('ConsulCoordinator when the leader cannot reach Consul', () => {
       expect(lost).toHaveLength(1);
       expect(lost[0]!.at).toBeLessThan(acquired[0]!.at);
       expect(lost[0]!.at - cutAt).toBeLessThanOrEqual(2_000);
-      // Consul reaps at up to 2 × TTL after the last renewal, then holds the lock for the lock-delay.
-      expect(acquired[0]!.at - cutAt).toBeGreaterThanOrEqual(1_500);
+      // The check lapses one TTL after its last pass (1–2 s after the cut), then the lock-delay (1 s).
+      expect(acquired[0]!.at - cutAt).toBeGreaterThanOrEqual(1_900);
+      expect(acquired[0]!.at - cutAt).toBeLessThanOrEqual(3_500);
     } finally {
       await b.close();
       await a.close();

@@ -13,8 +13,8 @@ const LOCK_DELAY_SECONDS = 1;
 /**
  * Issue 8 ("Show"): three `gantry server` processes on the Consul double (reached over HTTP). One leads;
  * clients and workers talk to the others; the leader is killed with SIGKILL (no step-down), and another
- * replica serves the queue once Consul reaps the session (up to 2 × TTL) and the lock-delay passes, with
- * every acknowledged job still there.
+ * replica serves the queue once the dead leader's heartbeat check lapses (within a TTL, which ends its
+ * session) and the lock-delay passes, with every acknowledged job still there.
  */
 describe('three gantry server processes on Consul', () => {
   let consul: ConsulDouble | undefined;
@@ -71,7 +71,10 @@ describe('three gantry server processes on Consul', () => {
       return res?.status === 200 ? res : undefined;
     }, 2 * TTL_SECONDS * 1000 + 30_000, 250);
     const takeoverSeconds = (Date.now() - killedAt) / 1000;
-    process.stdout.write(`failover: a new leader served ${takeoverSeconds.toFixed(1)} s after kill -9 (bound: 2 × TTL ${TTL_SECONDS} s + lock-delay ${LOCK_DELAY_SECONDS} s)\n`);
+    process.stdout.write(`failover: a new leader served ${takeoverSeconds.toFixed(1)} s after kill -9 (bound: TTL ${TTL_SECONDS} s + lock-delay ${LOCK_DELAY_SECONDS} s)\n`);
+    // Not a timing target (bench:failover:load measures it): the session must end with the heartbeat
+    // check, not when Consul reaps its TTL (up to 2 × TTL). Margin for a loaded machine.
+    expect(takeoverSeconds).toBeLessThan(TTL_SECONDS + LOCK_DELAY_SECONDS + 5);
     acknowledged.push(String(next.json.request_id));
     expect([f1.url, f2.url]).toContain(leaderUrl());
 

@@ -7,8 +7,10 @@ export interface SessionCreate {
   /** Go duration (`15s` default, at most `60s`). */
   LockDelay?: string;
   Behavior?: 'release' | 'delete';
-  /** Node checks; `[]` ties the session to its TTL alone instead of the agent's `serfHealth`. */
+  /** Node checks; `[]` drops the agent's `serfHealth` (and, since Consul 1.7, every node check). */
   Checks?: string[];
+  /** Service checks the session is tied to: one going critical or being deregistered invalidates it. */
+  ServiceChecks?: Array<{ ID: string; Namespace?: string }>;
 }
 
 export interface SessionInfo {

@@ -3,19 +3,23 @@ import type { Logger } from '../../shared/logger.js';
 import type { Coordinator, CoordinatorEvent, CoordinatorEvents, Leadership } from '../coordinator.js';
 import { CoordinatorEmitter } from '../events.js';
 import { sleep } from '../../shared/sleep.js';
+import { ElectionCheck } from './election-check.js';
 
 /**
  * Leader election on Consul (hashicorp.md §3.5):
  *
- *   no session ──create (TTL, LockDelay, Checks: [])──► following ──acquire = true──► leading
- *       ▲                                                  ▲                             │
- *       └──── renew 404 (session gone) ◄───────────────────┴──── lock key lost / lease ──┘
+ *   no session ──create (TTL, LockDelay, Checks: [], ServiceChecks: [heartbeat])──► following ──acquire──► leading
+ *       ▲                                                                              ▲                   │
+ *       └──── renew 404 (session gone) ◄───────────────────────────────────────────────┴── lock lost / lease ┘
  *
- * - The session has `Checks: []`, so leadership follows this process, not the agent's node health.
- * - It is renewed every TTL/2. The leader also keeps a local lease: if no renewal succeeded for a whole
- *   TTL it steps down. Consul invalidates a session no earlier than TTL after its last renewal (it reaps
- *   at up to 2×TTL) and nobody can take the lock for LockDelay after that, so the old leader always
- *   stops first.
+ * - `Checks: []`: leadership follows this process, not the agent's node health (`serfHealth`).
+ * - The session is also tied to this process's own TTL check (election-check.ts). Every TTL/2 a heartbeat
+ *   passes the check and renews the session. A killed leader's check goes critical one TTL after its last
+ *   pass and Consul invalidates the session at once, so a new leader serves within TTL + lock-delay; the
+ *   session's own TTL (reaped at up to 2 × TTL) only matters when the agent itself is gone too.
+ * - The leader keeps a local lease: one TTL from the start of its last successful heartbeat. The agent
+ *   cannot expire the check, nor Consul the session, sooner, and nobody can take the lock for LockDelay
+ *   after that, so the old leader always stops first. A lapsed lease also gives the session up.
  * - The lock key's value is the leader's advertise URL; every replica watches it with blocking queries,
  *   so followers know where to forward and a leader whose lock is released (session invalidated by a
  *   network cut, key deleted) steps down as soon as Consul tells it.
@@ -32,6 +36,8 @@ export interface ConsulCoordinatorOptions {
   ttlSeconds?: number;
   /** Lock-delay after an invalidation, seconds, 0–60 (default: 5). */
   lockDelaySeconds?: number;
+  /** The lock key as the StateStore names it (its prefix removed), for the leadership's fence. */
+  fenceKey?: string;
   /** Longest blocking query on the lock key, seconds (default: 30). */
   watchWaitSeconds?: number;
   /** Close `client` on `close()`, when the coordinator owns it (default: false). */
@@ -39,12 +45,17 @@ export interface ConsulCoordinatorOptions {
 }
 
 const RETRY_MS = 500;
+/** Retry of an acquire refused while the lock was free (its lock-delay): short, as it adds to the takeover; Consul refuses such an acquire before raft, so it is cheap. */
+const ACQUIRE_RETRY_MS = 50;
 
 export class ConsulCoordinator implements Coordinator {
   private readonly events = new CoordinatorEmitter();
   private readonly ttlMs: number;
   private readonly stop = new AbortController();
+  private readonly check: ElectionCheck;
   private session: string | undefined;
+  /** Start of the last heartbeat (check pass + session renewal) that succeeded. */
+  private beatAt = 0;
   private lead: { leadership: Leadership; controller: AbortController } | undefined;
   private url: string | undefined;
   private index = 0;
@@ -54,6 +65,7 @@ export class ConsulCoordinator implements Coordinator {
 
   constructor(private readonly options: ConsulCoordinatorOptions) {
     this.ttlMs = (options.ttlSeconds ?? 15) * 1000;
+    this.check = new ElectionCheck(options.client, options.advertiseUrl, this.ttlMs / 1000);
   }
 
   async start(): Promise<void> {
@@ -81,6 +93,7 @@ export class ConsulCoordinator implements Coordinator {
     const wasLeading = this.lose('closed');
     await this.loop?.catch(() => undefined);
     if (session) await this.stepDown(session, wasLeading);
+    await this.check.deregister().catch(() => undefined);
     if (this.options.closeClient) this.options.client.close();
   }
 
@@ -123,15 +136,18 @@ export class ConsulCoordinator implements Coordinator {
     if (!won) {
       // Held by someone else now, or inside the lock-delay: look again shortly.
       this.index = 0;
-      return sleep(RETRY_MS, this.stop.signal);
+      return sleep(ACQUIRE_RETRY_MS, this.stop.signal);
     }
     const { data } = await client.kv.get(key);
-    if (data?.Session === this.session) this.become(data!.LockIndex);
+    if (data?.Session === this.session) this.become(data!);
   }
 
-  private become(epoch: number): void {
+  private become(lock: KvPair): void {
     const controller = new AbortController();
-    this.lead = { controller, leadership: { signal: controller.signal, epoch } };
+    const epoch = lock.LockIndex;
+    const { fenceKey } = this.options;
+    const fence = fenceKey === undefined ? undefined : ({ verb: 'check-index', key: fenceKey, index: lock.ModifyIndex } as const);
+    this.lead = { controller, leadership: { signal: controller.signal, epoch, ...(fence ? { fence } : {}) } };
     this.armLease();
     this.setUrl(this.options.advertiseUrl);
     this.options.logger.info({ epoch, url: this.options.advertiseUrl }, 'this replica is now the leader');
@@ -153,35 +169,42 @@ export class ConsulCoordinator implements Coordinator {
 
   private async ensureSession(): Promise<void> {
     if (this.session) return;
+    const started = Date.now();
+    await this.check.pass();
     this.session = await this.options.client.sessions.create({
       Name: `gantry-leader ${this.options.advertiseUrl}`,
       TTL: `${this.ttlMs / 1000}s`,
       LockDelay: `${this.options.lockDelaySeconds ?? 5}s`,
       Behavior: 'release',
       Checks: [],
+      ServiceChecks: [{ ID: this.check.checkId }],
     });
-    this.scheduleRenew(this.ttlMs / 2);
+    this.beatAt = started;
+    this.scheduleBeat(this.ttlMs / 2);
   }
 
-  private scheduleRenew(ms: number): void {
+  private scheduleBeat(ms: number): void {
     clearTimeout(this.renewTimer);
     if (this.stop.signal.aborted) return;
-    this.renewTimer = setTimeout(() => void this.renew(), ms);
+    this.renewTimer = setTimeout(() => void this.beat(), ms);
     this.renewTimer.unref();
   }
 
-  private async renew(): Promise<void> {
+  /** Passes the heartbeat check, then renews the session; both must succeed to extend the lease. */
+  private async beat(): Promise<void> {
     const session = this.session;
     if (!session) return;
+    const started = Date.now();
     try {
-      const renewed = await this.options.client.sessions.renew(session);
-      if (!renewed) return this.sessionGone();
+      await this.check.pass();
+      if (!(await this.options.client.sessions.renew(session))) return this.sessionGone();
+      this.beatAt = started;
       if (this.lead) this.armLease();
-      this.scheduleRenew(this.ttlMs / 2);
+      this.scheduleBeat(this.ttlMs / 2);
     } catch (err) {
-      // Keep trying through transient errors; the lease timer ends leadership if they last a TTL.
-      this.options.logger.warn({ err: (err as Error).message }, 'renewing the leader-election session failed; retrying');
-      this.scheduleRenew(Math.min(1_000, this.ttlMs / 4));
+      // Keep trying through transient errors; the lease ends leadership if they last a TTL.
+      this.options.logger.warn({ err: (err as Error).message }, 'leader-election heartbeat failed; retrying');
+      this.scheduleBeat(Math.min(1_000, this.ttlMs / 4));
     }
   }
 
@@ -191,11 +214,21 @@ export class ConsulCoordinator implements Coordinator {
     this.lose('the Consul session was invalidated');
   }
 
-  /** The leader's own deadline: a TTL without a successful renewal ends leadership. */
+  /** The leader's own deadline: one TTL after the start of the last successful heartbeat. */
   private armLease(): void {
     clearTimeout(this.leaseTimer);
-    this.leaseTimer = setTimeout(() => this.lose(`no session renewal succeeded for ${this.ttlMs / 1000}s`), this.ttlMs);
+    const left = this.beatAt + this.ttlMs - Date.now();
+    this.leaseTimer = setTimeout(() => this.leaseLapsed(), Math.max(0, left));
     this.leaseTimer.unref();
+  }
+
+  /** Stops leading, and gives the session up: holding the lock without leading would stall everyone. */
+  private leaseLapsed(): void {
+    this.lose(`no heartbeat succeeded for ${this.ttlMs / 1000}s`);
+    const session = this.session;
+    this.session = undefined;
+    this.index = 0;
+    if (session) void this.options.client.sessions.destroy(session).catch(() => undefined);
   }
 
   private setUrl(url: string | undefined): void {

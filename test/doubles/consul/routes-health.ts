@@ -12,15 +12,14 @@ import type { ConsulDoubleState } from './state.js';
 export function registerHealthRoutes(app: FastifyInstance, state: ConsulDoubleState): void {
   app.put('/v1/agent/service/register', async (req) => {
     try {
-      state.write((idx) => state.services.register(idx, jsonBody(req)));
+      state.registerService(jsonBody(req));
     } catch (err) {
       throw new ConsulHttpError(400, (err as Error).message);
     }
     return '';
   });
   app.put<{ Params: { id: string } }>('/v1/agent/service/deregister/:id', async (req) => {
-    const existed = state.write((idx) => state.services.deregister(idx, req.params.id));
-    if (!existed) throw new ConsulHttpError(404, `Unknown service ID "${req.params.id}". Ensure that the service ID is passed, not the service name.`);
+    if (!state.deregisterService(req.params.id)) throw new ConsulHttpError(404, `Unknown service ID "${req.params.id}". Ensure that the service ID is passed, not the service name.`);
     return '';
   });
   app.put<{ Params: { id: string } }>('/v1/agent/check/update/:id', async (req) => {
@@ -58,12 +57,10 @@ export function registerHealthRoutes(app: FastifyInstance, state: ConsulDoubleSt
   );
 }
 
-/** Sets a check's status; a check going critical invalidates the sessions tied to it. */
+/** Sets a check's status (re-arming a TTL check); a check going critical invalidates the sessions tied to it. */
 export function setCheck(state: ConsulDoubleState, checkId: string, status: CheckStatus, output = ''): void {
   if (!['passing', 'warning', 'critical'].includes(status)) throw new ConsulHttpError(400, `Invalid check status: "${String(status)}"`);
-  const found = state.write((idx) => state.services.setCheck(idx, checkId, status, output));
-  if (!found) throw new ConsulHttpError(404, `Unknown check ID "${checkId}". Ensure that the check ID is passed, not the check name.`);
-  if (status === 'critical') state.invalidateSessionsOfCheck(checkId);
+  if (!state.setCheck(checkId, status, output)) throw new ConsulHttpError(404, `Unknown check ID "${checkId}". Ensure that the check ID is passed, not the check name.`);
 }
 
 function nodeJson(state: ConsulDoubleState) {

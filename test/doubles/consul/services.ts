@@ -1,9 +1,12 @@
-import { lowerKeys } from './sessions.js';
+import type { CheckTiming } from './check-clock.js';
+import { lowerKeys, parseDurationMs } from './sessions.js';
 
 /**
  * Services registered through the agent API, with their checks (hashicorp.md §3.6). A check starts
  * `critical` unless its definition sets `Status`, as in Consul; tests move it with `setCheckStatus` (or the
- * agent's `/v1/agent/check/update/:id`). The double's one node always has a passing `serfHealth`.
+ * agent's `/v1/agent/check/update/:id`). A check with `TTL` keeps its timing (see check-clock.ts);
+ * `DeregisterCriticalServiceAfter` below Consul's one-minute floor is raised to it, as the agent does.
+ * The double's one node always has a passing `serfHealth`.
  */
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
@@ -15,6 +18,8 @@ export interface CheckState {
   Output: string;
   ServiceID: string;
   ServiceName: string;
+  /** `ttl` for a TTL check, empty otherwise (Consul also reports `http`, `tcp`…). */
+  Type: string;
 }
 
 export interface ServiceState {
@@ -25,6 +30,8 @@ export interface ServiceState {
   Port: number;
   Meta: Record<string, string>;
   checks: CheckState[];
+  /** Agent-side timing of each check, by check id. */
+  timings: Map<string, CheckTiming>;
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -39,6 +46,7 @@ export class ServiceTable {
     const name = b.name as string | undefined;
     if (!name) throw new Error('Missing service name');
     const id = (b.id as string | undefined) || name;
+    const defs = checkDefs(id, b);
     const service: ServiceState = {
       ID: id,
       Service: name,
@@ -46,7 +54,8 @@ export class ServiceTable {
       Address: (b.address as string | undefined) ?? '',
       Port: Number(b.port ?? 0),
       Meta: (b.meta as Record<string, string> | undefined) ?? {},
-      checks: checksOf(id, name, b),
+      checks: defs.map((def) => checkOf(def, id, name)),
+      timings: new Map(defs.map((def) => [def.id, timingOf(def.raw)])),
       CreateIndex: this.byId.get(id)?.CreateIndex ?? idx,
       ModifyIndex: idx,
     };
@@ -62,7 +71,12 @@ export class ServiceTable {
   }
 
   findCheck(checkId: string): CheckState | undefined {
-    for (const s of this.byId.values()) for (const c of s.checks) if (c.CheckID === checkId) return c;
+    return this.ownerOf(checkId)?.checks.find((c) => c.CheckID === checkId);
+  }
+
+  /** The service a check belongs to. */
+  ownerOf(checkId: string): ServiceState | undefined {
+    for (const s of this.byId.values()) if (s.checks.some((c) => c.CheckID === checkId)) return s;
     return undefined;
   }
 
@@ -80,18 +94,46 @@ export class ServiceTable {
   }
 }
 
-function checksOf(id: string, name: string, b: Record<string, unknown>): CheckState[] {
+const MIN_DEREGISTER_AFTER_MS = 60_000;
+
+interface CheckDef {
+  id: string;
+  raw: Record<string, unknown>;
+}
+
+function checkDefs(serviceId: string, b: Record<string, unknown>): CheckDef[] {
   const defs = [...(b.check ? [b.check] : []), ...((b.checks as unknown[] | undefined) ?? [])] as Array<Record<string, unknown>>;
   return defs.map((raw, i) => {
     const def = lowerKeys(raw);
-    const checkId = (def.checkid as string | undefined) ?? (def.id as string | undefined) ?? (defs.length === 1 ? `service:${id}` : `service:${id}:${i + 1}`);
-    return {
-      CheckID: checkId,
-      Name: (def.name as string | undefined) ?? `Service '${name}' check`,
-      Status: ((def.status as CheckStatus | undefined) ?? 'critical'),
-      Output: '',
-      ServiceID: id,
-      ServiceName: name,
-    };
+    const id = (def.checkid as string | undefined) ?? (def.id as string | undefined) ?? (defs.length === 1 ? `service:${serviceId}` : `service:${serviceId}:${i + 1}`);
+    return { id, raw: def };
   });
+}
+
+function checkOf(def: CheckDef, serviceId: string, serviceName: string): CheckState {
+  return {
+    CheckID: def.id,
+    Name: (def.raw.name as string | undefined) ?? `Service '${serviceName}' check`,
+    Status: (def.raw.status as CheckStatus | undefined) ?? 'critical',
+    Output: '',
+    ServiceID: serviceId,
+    ServiceName: serviceName,
+    Type: def.raw.ttl ? 'ttl' : '',
+  };
+}
+
+function timingOf(def: Record<string, unknown>): CheckTiming {
+  const ttlMs = durationField(def.ttl, 'TTL');
+  const after = durationField(def.deregistercriticalserviceafter, 'DeregisterCriticalServiceAfter');
+  return {
+    ...(ttlMs ? { ttlMs } : {}),
+    ...(after ? { deregisterAfterMs: Math.max(after, MIN_DEREGISTER_AFTER_MS) } : {}),
+  };
+}
+
+function durationField(raw: unknown, name: string): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const ms = parseDurationMs(String(raw));
+  if (ms === undefined) throw new Error(`Request decode failed: ${name}: time: invalid duration "${String(raw)}"`);
+  return ms;
 }

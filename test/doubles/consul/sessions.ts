@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 /**
  * Sessions of the Consul double (hashicorp.md §3.2, consul `session_endpoint.go`, `session_ttl.go`):
  * TTL between the server's minimum (10 s) and 24 h, reaped at TTL × 2 after the last renewal; LockDelay
- * default 15 s, at most 60 s; Behavior `release` (default) or `delete`; default checks `serfHealth`
- * unless the request sends a `Checks`/`NodeChecks` key (an empty list makes a pure TTL session).
+ * default 15 s, at most 60 s; Behavior `release` (default) or `delete`. Checks follow Consul ≥ 1.7
+ * (`fixupEmptySessionChecks`): `Checks` and `NodeChecks` both default to `serfHealth`; `"Checks": []` empties
+ * the node checks too (a session without node checks, kept by its TTL and any `ServiceChecks`); `Checks`
+ * naming only `serfHealth` defers to `NodeChecks`; an empty `NodeChecks` drops the default `Checks`.
  */
 
 export interface Session {
@@ -41,7 +43,7 @@ export function sessionFromBody(body: Record<string, unknown>, node: string, lim
   if (behavior !== 'release' && behavior !== 'delete') throw new SessionError(`Invalid Behavior setting '${behavior}'`);
   const ttl = (lower.ttl as string | undefined) ?? '';
   if (ttl !== '') checkTtl(ttl, limits);
-  const checks = 'checks' in lower || 'nodechecks' in lower ? [...asList(lower.checks), ...asList(lower.nodechecks)] : ['serfHealth'];
+  const checks = nodeChecksOf(lower);
   return {
     ID: randomUUID(),
     Name: (lower.name as string | undefined) ?? '',
@@ -52,6 +54,20 @@ export function sessionFromBody(body: Record<string, unknown>, node: string, lim
     NodeChecks: checks,
     ServiceChecks: (lower.servicechecks as Session['ServiceChecks'] | undefined) ?? null,
   };
+}
+
+function nodeChecksOf(lower: Record<string, unknown>): string[] {
+  let checks = 'checks' in lower ? asList(lower.checks) : ['serfHealth'];
+  let nodeChecks = 'nodechecks' in lower ? asList(lower.nodechecks) : ['serfHealth'];
+  if (checks.length === 0) nodeChecks = [];
+  else if (checks.length === 1 && checks[0] === 'serfHealth') checks = [];
+  else if (nodeChecks.length === 0) checks = [];
+  return [...new Set([...checks, ...nodeChecks])];
+}
+
+/** Every check a session is tied to: its node checks and its service checks. */
+export function sessionCheckIds(session: Pick<Session, 'NodeChecks' | 'ServiceChecks'>): string[] {
+  return [...session.NodeChecks, ...(session.ServiceChecks?.map((c) => c.ID) ?? [])];
 }
 
 /** The delay before a session's timer fires: TTL × multiplier. Undefined for a session without TTL. */

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { CheckClock } from './check-clock.js';
 import { KvTable } from './kv-table.js';
-import { reapAfterMs, sessionFromBody, type Session, type SessionLimits } from './sessions.js';
-import { ServiceTable } from './services.js';
+import { reapAfterMs, SessionError, sessionCheckIds, sessionFromBody, type Session, type SessionLimits } from './sessions.js';
+import { ServiceTable, type CheckState, type CheckStatus, type ServiceState } from './services.js';
 
 /**
  * Everything the Consul double holds, and the one raft index every write advances. Blocked queries wait
@@ -18,6 +19,10 @@ export class ConsulDoubleState {
   private readonly lockDelays = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly events = new EventEmitter();
+  private readonly clock = new CheckClock({
+    expire: (checkId) => this.setCheck(checkId, 'critical', 'TTL expired'),
+    reap: (serviceId) => this.deregisterService(serviceId),
+  });
 
   constructor(
     readonly node: string,
@@ -53,6 +58,7 @@ export class ConsulDoubleState {
 
   createSession(body: Record<string, unknown>): Session {
     const parsed = sessionFromBody(body, this.node, this.limits);
+    for (const checkId of sessionCheckIds(parsed)) this.checkUsable(checkId);
     return this.write((idx) => {
       const session: Session = { ...parsed, CreateIndex: idx, ModifyIndex: idx };
       this.sessions.set(session.ID, session);
@@ -98,12 +104,60 @@ export class ConsulDoubleState {
   /** Sessions that name `checkId` lose it when it goes critical, as in Consul. */
   invalidateSessionsOfCheck(checkId: string): void {
     for (const session of [...this.sessions.values()]) {
-      const serviceChecks = session.ServiceChecks?.map((c) => c.ID) ?? [];
-      if (session.NodeChecks.includes(checkId) || serviceChecks.includes(checkId)) this.invalidateSession(session.ID);
+      if (sessionCheckIds(session).includes(checkId)) this.invalidateSession(session.ID);
     }
   }
 
+  // ---- services and checks ----
+
+  /** Registers (or replaces) a service; checks it no longer has are deregistered. */
+  registerService(body: Record<string, unknown>): ServiceState {
+    const before = new Set(this.services.byId.get(String(body.ID ?? body.id ?? body.Name ?? body.name))?.checks.map((c) => c.CheckID));
+    const service = this.write((idx) => this.services.register(idx, body));
+    for (const check of service.checks) before.delete(check.CheckID);
+    for (const gone of before) this.checkGone(gone);
+    for (const check of service.checks) this.checkMoved(service, check);
+    return service;
+  }
+
+  /** Removes a service and its checks (sessions tied to them are invalidated); false when unknown. */
+  deregisterService(id: string): boolean {
+    const service = this.services.byId.get(id);
+    if (!service) return false;
+    this.write((idx) => this.services.deregister(idx, id));
+    for (const check of service.checks) this.checkGone(check.CheckID);
+    return true;
+  }
+
+  /** Sets a check's status (re-arming its TTL); false when the check is unknown. */
+  setCheck(checkId: string, status: CheckStatus, output = ''): boolean {
+    const found = this.write((idx) => this.services.setCheck(idx, checkId, status, output));
+    const service = this.services.ownerOf(checkId);
+    if (found && service) this.checkMoved(service, this.services.findCheck(checkId)!);
+    return found;
+  }
+
+  private checkMoved(service: ServiceState, check: CheckState): void {
+    const critical = check.Status === 'critical';
+    this.clock.statusChanged(check.CheckID, service.ID, critical, service.timings.get(check.CheckID) ?? {});
+    if (critical) this.invalidateSessionsOfCheck(check.CheckID);
+  }
+
+  private checkGone(checkId: string): void {
+    this.clock.forget(checkId);
+    this.invalidateSessionsOfCheck(checkId);
+  }
+
+  /** Consul's `sessionCreateTxn`: every check a session names must exist and not be critical. */
+  private checkUsable(checkId: string): void {
+    if (checkId === 'serfHealth') return;
+    const check = this.services.findCheck(checkId);
+    if (!check) throw new SessionError(`Missing check '${checkId}' registration`);
+    if (check.Status === 'critical') throw new SessionError(`Check '${checkId}' is in critical state`);
+  }
+
   close(): void {
+    this.clock.close();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Leadership } from '../../../src/coordinator/coordinator.js';
 import { LeadershipRunner, type LeaderWork } from '../../../src/coordinator/leadership.js';
 import { SingleNodeCoordinator } from '../../../src/coordinator/single-node/single-node-coordinator.js';
 import { createLogger } from '../../../src/shared/logger.js';
@@ -17,7 +18,7 @@ class RecordingWork implements LeaderWork {
     private readonly log: string[],
   ) {}
 
-  async start(signal: AbortSignal): Promise<void> {
+  async start({ signal }: Leadership): Promise<void> {
     this.note('start');
     this.signal = signal;
     if (this.failures > 0 && this.failures--) throw new Error(`${this.name} cannot start`);
