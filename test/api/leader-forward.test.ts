@@ -1,5 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { request as httpRequest } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOP_HEADER } from '../../src/api/plugins/caller-bound-agent.js';
 import { FORWARDED_HEADER, leaderForwardPlugin } from '../../src/api/plugins/leader-forward.js';
 import { errorHandlerPlugin } from '../../src/api/plugins/error-handler.js';
 import type { LeaderView } from '../../src/coordinator/leadership.js';
@@ -29,12 +31,21 @@ async function startLeader(seen: Seen[]): Promise<{ app: FastifyInstance; url: s
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.all('/*', async (request, reply) => {
+    if (request.url.includes('hold')) return holdUntilClosed(request, seen);
     seen.push({ method: request.method, url: request.url, headers: request.headers, body: (request.body as string | undefined) ?? '' });
     const status = request.url.includes('teapot') ? 418 : 200;
     return reply.code(status).header('x-served-by', 'leader').send({ served: 'leader', echo: request.body ?? null });
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url };
+}
+
+/** A long poll that never answers: records the moment the forwarded request closes. */
+async function holdUntilClosed(request: FastifyRequest, seen: Seen[]): Promise<never> {
+  seen.push({ method: request.method, url: request.url, headers: request.headers, body: '' });
+  await new Promise((resolve) => request.raw.once('close', resolve));
+  seen.push({ method: 'CLOSED', url: request.url, headers: {}, body: '' });
+  return new Promise<never>(() => undefined);
 }
 
 /** A follower: leader-only routes behind the forwarding plugin, as `server.ts` registers them. */
@@ -89,6 +100,7 @@ describe('leaderForwardPlugin', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/queue/submit?trace=1', body: payload });
     expect(seen[0]!.headers).toMatchObject({ authorization: 'Bearer gantry_key', [FORWARDED_HEADER]: '1' });
+    expect(seen[0]!.headers).not.toHaveProperty(HOP_HEADER);
   });
 
   it("keeps the leader's status code, and forwards GETs without a body", async () => {
@@ -128,4 +140,25 @@ describe('leaderForwardPlugin', () => {
     expect(res.statusCode).toBe(502);
     expect(res.json().error.code).toBe('GANTRY_ERR_LEADER_UNREACHABLE');
   });
+
+  it('ends the hop to the leader when the caller disconnects mid long poll, so the leader drops its waiter', async () => {
+    Object.assign(view, { leading: false, url: leader.url });
+    seen.length = 0;
+    const followerUrl = await follower.listen({ host: '127.0.0.1', port: 0 });
+    const client = httpRequest(`${followerUrl}/v1/queue/status?hold=1`);
+    client.on('error', () => undefined);
+    client.end();
+    await until(() => seen.length === 1);
+    client.destroy();
+    await until(() => seen.some((s) => s.method === 'CLOSED'));
+    expect(seen.map((s) => s.method)).toEqual(['GET', 'CLOSED']);
+  });
 });
+
+async function until(ok: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

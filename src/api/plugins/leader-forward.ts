@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import replyFrom from '@fastify/reply-from';
 import type { LeaderView } from '../../coordinator/leadership.js';
 import { appError } from '../../shared/errors.js';
+import { CallerBoundAgent, HOP_HEADER } from './caller-bound-agent.js';
 
 export interface LeaderForwardOptions {
   leader: LeaderView;
@@ -26,27 +27,40 @@ export const FORWARDED_HEADER = 'x-gantry-forwarded';
  */
 export const leaderForwardPlugin = fp(
   async (app: FastifyInstance, { leader }: LeaderForwardOptions) => {
-    await app.register(replyFrom, {
-      undici: { headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS },
-      disableRequestLogging: true,
-    });
+    const agent = new CallerBoundAgent({ headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS });
+    await app.register(replyFrom, { undici: agent, disableRequestLogging: true });
+    app.addHook('onClose', async () => agent.close());
     app.addHook('onRequest', async (request, reply) => {
       if (leader.leads()) return;
       const url = leader.leaderUrl();
       if (!url || request.headers[FORWARDED_HEADER] !== undefined) throw noLeader(url);
-      return forward(request, reply, url);
+      return forward(request, reply, url, agent);
     });
   },
   { name: 'gantry-leader-forward' },
 );
 
-function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string): FastifyReply {
+function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string, agent: CallerBoundAgent): FastifyReply {
   // The unparsed request is the body: reply-from streams a stream body as it is (GET and HEAD have none).
   if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body: unknown }).body = bodyOf(request);
+  const hop = agent.bind(callerGone(reply, () => agent.forget(hop)));
   return reply.from(`${leaderUrl}${request.url}`, {
-    rewriteRequestHeaders: (_req, headers) => ({ ...headers, [FORWARDED_HEADER]: '1' }),
-    onError: (r, { error }) => void r.send(appError('GANTRY_ERR_LEADER_UNREACHABLE', `the leader at ${leaderUrl} could not be reached; retry shortly`, { cause: error })),
+    rewriteRequestHeaders: (_req, headers) => ({ ...headers, [FORWARDED_HEADER]: '1', [HOP_HEADER]: hop }),
+    onError: (r, { error }) => {
+      if (r.raw.destroyed) return; // the caller left; the hop was aborted for that reason
+      r.send(appError('GANTRY_ERR_LEADER_UNREACHABLE', `the leader at ${leaderUrl} could not be reached; retry shortly`, { cause: error }));
+    },
   });
+}
+
+/** A signal aborted when the caller goes away before its answer was sent in full; `done` runs at close. */
+function callerGone(reply: FastifyReply, done: () => void): AbortSignal {
+  const gone = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) gone.abort(new Error('the caller closed its connection'));
+    done();
+  });
+  return gone.signal;
 }
 
 /**
