@@ -39,6 +39,16 @@ describe('the autoscaler on the embedded default', () => {
   const call = <T = Record<string, unknown>>(method: string, url: string, body?: unknown) => callApi<T>(server, key, method, url, body);
   const deployment = async () => (await call<Deployment>('GET', '/v1/deployments/slow')).json;
   const running = (d: Deployment) => Object.values(d.replica_events).filter((e) => e.replica_status === 'Running').length;
+  const submit = async (model: string, payload: Record<string, unknown>) => String((await call('POST', '/v1/queue/submit', { model, payload })).json.requestId);
+  const statusOf = async (model: string, id: string) => (await call('GET', `/v1/queue/status?model=${model}&request_id=${id}`)).json;
+
+  /** Waits until every job of `ids` is done or failed, and returns their statuses in the order of `ids`. */
+  function finished(model: string, ids: string[], ms: number, intervalMs: number): Promise<Record<string, unknown>[]> {
+    return until(`${ids.length} job(s) of ${model} to finish`, async () => {
+      const all = await Promise.all(ids.map((id) => statusOf(model, id)));
+      return all.every((s) => s.status === 'done' || s.status === 'failed') ? all : undefined;
+    }, ms, intervalMs);
+  }
 
   it('scales 0 → 4 for 20 slow jobs, drains, and returns to 0 after the window', async () => {
     const created = await call('POST', '/v1/deployments', {
@@ -53,16 +63,12 @@ describe('the autoscaler on the embedded default', () => {
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
       // The last job is long: whichever replica takes it must not be stopped before it ends.
-      const res = await call('POST', '/v1/queue/submit', { model: 'slow', payload: { seconds: i === JOBS - 1 ? 12 : 2, n: i } });
-      ids.push(String(res.json.requestId));
+      ids.push(await submit('slow', { seconds: i === JOBS - 1 ? 12 : 2, n: i }));
     }
     expect((await deployment()).desired_replicas).toBe(4); // at once: no tick, no replica started yet
     await until('4 local replicas running', async () => (running(await deployment()) === 4 ? true : undefined), 240_000, 500);
 
-    const statuses = await until('every job to finish', async () => {
-      const all = await Promise.all(ids.map(async (id) => (await call('GET', `/v1/queue/status?model=slow&request_id=${id}`)).json));
-      return all.every((s) => s.status === 'done' || s.status === 'failed') ? all : undefined;
-    }, 180_000, 1_000);
+    const statuses = await finished('slow', ids, 180_000, 1_000);
     expect(statuses.map((s) => s.status)).toEqual(Array(JOBS).fill('done'));
     expect(statuses.every((s) => s.retries === 0)).toBe(true); // no replica was stopped holding a claim
 
@@ -90,23 +96,18 @@ describe('the autoscaler on the embedded default', () => {
     });
     expect(created.status).toBe(200);
     const view = async () => (await call<Deployment>('GET', '/v1/deployments/partial')).json;
-    const submit = async (seconds: number) => String((await call('POST', '/v1/queue/submit', { model: 'partial', payload: { seconds } })).json.requestId);
-    const finished = (id: string) =>
-      until(`job ${id} to finish`, async () => {
-        const s = (await call('GET', `/v1/queue/status?model=partial&request_id=${id}`)).json;
-        return s.status === 'done' || s.status === 'failed' ? s : undefined;
-      }, 120_000, 500);
+    const statusesOf = async (ids: string[]) => (await finished('partial', ids, 120_000, 500)).map((s) => s.status);
     await until('the first replica running', async () => (running(await view()) === 1 ? true : undefined), 240_000, 500);
-    const first = [await submit(1), await submit(1)];
+    const first = [await submit('partial', { seconds: 1 }), await submit('partial', { seconds: 1 })];
     expect((await view()).desired_replicas).toBe(2);
-    for (const id of first) expect((await finished(id)).status).toBe('done');
+    expect(await statusesOf(first)).toEqual(['done', 'done']);
     await until('back to one replica', async () => {
       const d = await view();
       return d.desired_replicas === 1 && Object.keys(d.replica_events).length === 1 ? true : undefined;
     }, 60_000, 500);
     // The stopped replica must not have told the one left to stop claiming: it alone runs the next job.
     expect((await call('PATCH', '/v1/deployments/partial', { max_replicas: 1 })).status).toBe(200);
-    expect((await finished(await submit(1))).status).toBe('done');
+    expect(await statusesOf([await submit('partial', { seconds: 1 })])).toEqual(['done']);
     await call('DELETE', '/v1/deployments/partial');
   }, 600_000);
 });

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployExample } from '../helpers/deploy-example.js';
 import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
@@ -25,14 +26,12 @@ describe('the hello-ts example on the embedded default', () => {
   const call = (method: string, url: string, body?: unknown) => callApi(server, key, method, url, body);
 
   it('deploys, becomes Ready and processes a job', async () => {
-    const created = await call('POST', '/v1/deployments', {
+    await deployExample(server, key, {
       name: 'hello-ts',
       image: 'local/hello-ts',
       gpu_type: 'none',
       x_gantry_source: { path: path.join(REPO_ROOT, 'examples/hello-ts') },
-    });
-    expect(created.status).toBe(200);
-    await until('Ready', async () => ((await call('GET', '/v1/deployments/hello-ts')).json.status === 'Ready' ? true : undefined), 120_000, 500);
+    }, 120_000);
     const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-ts', payload: { name: 'Together' } });
     const id = String(submitted.json.requestId);
     const done = await until(

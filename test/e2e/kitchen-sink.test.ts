@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployExample, type ExampleDeployment } from '../helpers/deploy-example.js';
 import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
@@ -28,7 +29,7 @@ interface JigDeploy {
 }
 
 /** The body `jig deploy` sends for the example's `[tool.jig.deploy]` (compat-source.md B.8), plus `x_gantry_source`. */
-function deployBody(): Record<string, unknown> {
+function deployBody(): ExampleDeployment {
   const deploy = (parse(readFileSync(path.join(EXAMPLE, 'pyproject.toml'), 'utf8')) as unknown as { tool: { jig: { deploy: JigDeploy } } }).tool.jig.deploy;
   const { environment_variables: env, volume_mounts: mounts, autoscaling, ...rest } = deploy;
   return {
@@ -78,9 +79,7 @@ describe('the kitchen-sink example on the embedded default', () => {
   it('deploys with a volume, a secret and env vars, and processes a slow job with progress and a FileOutput', async () => {
     await createVolume();
     expect((await call('POST', '/v1/deployments/secrets', { name: `${NAME}-KITCHEN_TOKEN`, value: TOKEN, description: 'kitchen-sink test token' })).status).toBe(200);
-    const created = await call('POST', '/v1/deployments', deployBody());
-    expect(created.status, JSON.stringify(created.json)).toBe(200);
-    await until('Ready', async () => ((await call('GET', `/v1/deployments/${NAME}`)).json.status === 'Ready' ? true : undefined), 240_000, 500);
+    await deployExample(server, key, deployBody());
 
     const submitted = await call('POST', '/v1/queue/submit', { model: NAME, payload: { file: 'recipe.txt', steps: 4, slow: 6 } });
     const id = String(submitted.json.request_id);

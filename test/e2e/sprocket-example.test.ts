@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployExample } from '../helpers/deploy-example.js';
 import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
@@ -24,14 +25,12 @@ describe('the hello-world Sprocket example on the embedded default', () => {
   const call = (method: string, url: string, body?: unknown) => callApi(server, key, method, url, body);
 
   it('deploys, becomes Ready and processes a job', async () => {
-    const created = await call('POST', '/v1/deployments', {
+    await deployExample(server, key, {
       name: 'hello-world',
       image: 'local/hello-world',
       gpu_type: 'none',
       x_gantry_source: { path: path.join(REPO_ROOT, 'examples/hello-world') },
     });
-    expect(created.status).toBe(200);
-    await until('Ready', async () => ((await call('GET', '/v1/deployments/hello-world')).json.status === 'Ready' ? true : undefined), 240_000, 500);
     const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-world', payload: { name: 'Together' }, priority: 1 });
     const id = String(submitted.json.requestId);
     const done = await until(

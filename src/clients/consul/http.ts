@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { sleep } from '../../shared/sleep.js';
+import { UnexpectedResponseErrorBase } from '../unexpected-response.js';
 
 /**
  * The one transport of the Consul client (STYLE.md rule 7): every call returns `{ data, meta }`, any
@@ -60,15 +61,9 @@ export interface RequestSpec {
 }
 
 /** A status Consul was not expected to answer. The url holds no token (tokens travel in a header). */
-export class UnexpectedResponseError extends Error {
-  override readonly name = 'UnexpectedResponseError';
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly status: number,
-    readonly body: string,
-  ) {
-    super(`consul ${method} ${url}: ${status} ${body.trim().slice(0, 300)}`);
+export class UnexpectedResponseError extends UnexpectedResponseErrorBase {
+  constructor(method: string, url: string, status: number, body: string) {
+    super(method, url, status, body, `consul ${method} ${url}: ${status} ${body.trim().slice(0, 300)}`);
   }
 }
 

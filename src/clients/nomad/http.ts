@@ -1,6 +1,7 @@
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import { UnexpectedResponseErrorBase } from '../unexpected-response.js';
 
 /** How to reach a Nomad agent (the CLI's NOMAD_* settings, hashicorp.md §1.1). */
 export interface NomadClientOptions {
@@ -41,16 +42,9 @@ export interface Result<T> {
 }
 
 /** Any non-2xx answer, or no answer at all (status 0). The body is Nomad's plain-text error. */
-export class UnexpectedResponseError extends Error {
-  override readonly name = 'UnexpectedResponseError';
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly status: number,
-    readonly body: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`Nomad ${method} ${url}: ${status === 0 ? 'no answer' : `${status}`}: ${body.trim().slice(0, 500)}`, options);
+export class UnexpectedResponseError extends UnexpectedResponseErrorBase {
+  constructor(method: string, url: string, status: number, body: string, options?: { cause?: unknown }) {
+    super(method, url, status, body, `Nomad ${method} ${url}: ${status === 0 ? 'no answer' : `${status}`}: ${body.trim().slice(0, 500)}`, options);
   }
 }
 

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { problemsOf } from '../../helpers/config-problems.js';
 
 const load = (env: Record<string, string>) => loadConfig({ env, cwd: '/srv/gantry' });
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('cluster settings', () => {
   it('uses nothing from the cluster when no address is set', () => {
@@ -21,7 +12,7 @@ describe('cluster settings', () => {
   });
 
   it('needs an advertise URL with Consul when listening on every address', () => {
-    expect(problemsOf({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '0.0.0.0' }).join('\n')).toMatch(/GANTRY_ADVERTISE_URL/);
+    expect(problemsOf(() => load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '0.0.0.0' })).join('\n')).toMatch(/GANTRY_ADVERTISE_URL/);
     const config = load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '0.0.0.0', GANTRY_ADVERTISE_URL: 'https://10.0.0.5:8443/' });
     expect(config.advertiseUrl).toBe('https://10.0.0.5:8443');
     expect(load({ CONSUL_HTTP_ADDR: '127.0.0.1:8500', GANTRY_HOST: '::', GANTRY_PUBLIC_URL: 'https://gantry.example.com' }).advertiseUrl).toBeUndefined();
@@ -70,13 +61,13 @@ describe('cluster settings', () => {
     ['a Consul token without Consul', { CONSUL_HTTP_TOKEN: 't' }, 'without CONSUL_HTTP_ADDR'],
     ['a Consul address that is no address', { CONSUL_HTTP_ADDR: 'ftp://c' }, 'CONSUL_HTTP_ADDR'],
   ])('refuses %s with a message naming the variables', (_name, env, expected) => {
-    expect(problemsOf(env).join('\n')).toContain(expected);
+    expect(problemsOf(() => load(env)).join('\n')).toContain(expected);
   });
 
   it('never echoes a token or secret id in a problem', () => {
-    const problems = problemsOf({ VAULT_ADDR: 'http://v:8200', VAULT_TOKEN: 'tok-123', GANTRY_VAULT_SECRET_ID: 'sec-456', CONSUL_HTTP_TOKEN: '' });
+    const problems = problemsOf(() => load({ VAULT_ADDR: 'http://v:8200', VAULT_TOKEN: 'tok-123', GANTRY_VAULT_SECRET_ID: 'sec-456', CONSUL_HTTP_TOKEN: '' }));
     expect(problems.join('\n')).not.toMatch(/tok-123|sec-456/);
-    const invalid = problemsOf({ CONSUL_HTTP_ADDR: 'http://c:8500', GANTRY_CONSUL_KV_PREFIX: 'bad prefix', CONSUL_HTTP_TOKEN: 'tok-789' });
+    const invalid = problemsOf(() => load({ CONSUL_HTTP_ADDR: 'http://c:8500', GANTRY_CONSUL_KV_PREFIX: 'bad prefix', CONSUL_HTTP_TOKEN: 'tok-789' }));
     expect(invalid.join('\n')).toContain('GANTRY_CONSUL_KV_PREFIX');
     expect(invalid.join('\n')).not.toContain('tok-789');
   });

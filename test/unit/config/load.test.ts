@@ -2,22 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { problemsOf } from '../../helpers/config-problems.js';
 
 function tomlFile(text: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'gantry-cfg-')), 'gantry.toml');
   writeFileSync(file, text);
   return file;
-}
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('loadConfig', () => {

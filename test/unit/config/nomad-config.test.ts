@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
 import { clusterSettingsOf } from '../../../src/scheduler/nomad/from-config.js';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from '../../helpers/config-problems.js';
 
 describe('loadConfig: Nomad settings', () => {
   it('reads the NOMAD_* variables and the worker-job settings', () => {
