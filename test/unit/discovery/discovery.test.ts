@@ -70,4 +70,20 @@ describe('ConsulDiscovery', () => {
     const watches = consul.state.requests.filter((r) => r.startsWith('GET /v1/health/service/gantry-hello')).length;
     expect(watches).toBeLessThanOrEqual(4);
   });
+
+  it('closes a watcher nobody asked for within idleMs (a deleted deployment), and starts it again on use', async () => {
+    const idle = new ConsulDiscovery({ client, logger: createLogger({ level: 'silent' }), idleMs: 60_000 });
+    try {
+      await register('a', 'gantry-hello', 'passing');
+      await idle.healthy(DEPLOYMENT);
+      await idle.closeIdle(Date.now() + 30_000);
+      expect(idle.watched).toEqual(['gantry-hello']);
+      await idle.closeIdle(Date.now() + 60_000);
+      expect(idle.watched).toEqual([]);
+      expect(await idle.healthy(DEPLOYMENT)).toHaveLength(1);
+      expect(idle.watched).toEqual(['gantry-hello']);
+    } finally {
+      await idle.close();
+    }
+  });
 });
