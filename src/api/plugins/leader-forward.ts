@@ -29,7 +29,8 @@ export const leaderForwardPlugin = fp(
   async (app: FastifyInstance, { leader }: LeaderForwardOptions) => {
     const agent = new CallerBoundAgent({ headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS });
     await app.register(replyFrom, { undici: agent, disableRequestLogging: true });
-    app.addHook('onClose', async () => agent.close());
+    // Closing the server ends forwarded requests too; `close()` would wait for long polls to finish.
+    app.addHook('onClose', async () => agent.destroy());
     app.addHook('onRequest', async (request, reply) => {
       if (leader.leads()) return;
       const url = leader.leaderUrl();
