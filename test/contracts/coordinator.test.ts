@@ -93,6 +93,27 @@ describe('ConsulCoordinator against the double', () => {
     await store.close();
   });
 
+  it('leads afresh, with a new fence and its own URL back, when someone overwrites the lock key it holds', async () => {
+    consul ??= await createConsulDouble();
+    const key = 'overwrite-test/leader';
+    const client = new ConsulClient({ address: consul.url });
+    const c = new ConsulCoordinator({ client, key, fenceKey: 'leader', advertiseUrl: 'https://o:1', logger: silent, ttlSeconds: 10, lockDelaySeconds: 0, watchWaitSeconds: 1 });
+    await c.start();
+    await until(() => c.leadership() !== undefined);
+    const first = c.leadership()!;
+    const lost = record(c, 'leader:lost');
+    const acquired = record(c, 'leader:acquired');
+    await client.kv.put(key, Buffer.from('https://someone-else:1'));
+    await until(() => acquired.length === 1);
+    expect(first.signal.aborted).toBe(true);
+    expect(lost).toHaveLength(1);
+    const entry = consul.state.kv.get(key)!;
+    expect(entry.Value?.toString()).toBe('https://o:1');
+    expect(c.leadership()!.fence).toEqual({ verb: 'check-index', key: 'leader', index: entry.ModifyIndex });
+    expect(c.leaderUrl()).toBe('https://o:1');
+    await c.close();
+  });
+
   it('a network cut (session invalidated) ends the old leadership before anyone else can lead', async () => {
     consul ??= await createConsulDouble();
     const make = (url: string) =>

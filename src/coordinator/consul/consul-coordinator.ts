@@ -56,7 +56,7 @@ export class ConsulCoordinator implements Coordinator {
   private session: string | undefined;
   /** Start of the last heartbeat (check pass + session renewal) that succeeded. */
   private beatAt = 0;
-  private lead: { leadership: Leadership; controller: AbortController } | undefined;
+  private lead: { leadership: Leadership; controller: AbortController; lockModifyIndex: number } | undefined;
   private url: string | undefined;
   private index = 0;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -125,9 +125,12 @@ export class ConsulCoordinator implements Coordinator {
     // Consul's rule: an index that goes backwards means start over.
     this.index = res.meta.lastIndex < this.index ? 0 : res.meta.lastIndex;
     const entry = res.data;
-    if (this.lead && entry?.Session !== this.session) this.lose('the lock key is no longer held by this replica');
+    const held = entry?.Session !== undefined && entry.Session === this.session;
+    if (this.lead && !held) this.lose('the lock key is no longer held by this replica');
+    // Written to by someone else (a plain PUT keeps the holder): the fence no longer matches, lead afresh.
+    if (this.lead && entry!.ModifyIndex !== this.lead.lockModifyIndex) this.lose('the lock key was changed under this leadership');
     this.setUrl(entry?.Session ? valueOf(entry) : undefined);
-    if (!entry?.Session) await this.tryAcquire();
+    if (!entry?.Session || (held && !this.lead)) await this.tryAcquire();
   }
 
   private async tryAcquire(): Promise<void> {
@@ -147,7 +150,7 @@ export class ConsulCoordinator implements Coordinator {
     const epoch = lock.LockIndex;
     const { fenceKey } = this.options;
     const fence = fenceKey === undefined ? undefined : ({ verb: 'check-index', key: fenceKey, index: lock.ModifyIndex } as const);
-    this.lead = { controller, leadership: { signal: controller.signal, epoch, ...(fence ? { fence } : {}) } };
+    this.lead = { controller, lockModifyIndex: lock.ModifyIndex, leadership: { signal: controller.signal, epoch, ...(fence ? { fence } : {}) } };
     this.armLease();
     this.setUrl(this.options.advertiseUrl);
     this.options.logger.info({ epoch, url: this.options.advertiseUrl }, 'this replica is now the leader');
