@@ -79,7 +79,7 @@ export class ConsulDiscovery implements ReplicaDiscovery {
   private async stopWatching(service: string): Promise<void> {
     const watch = this.watchers.get(service);
     this.watchers.delete(service);
-    (await watch?.started.catch(() => undefined))?.close();
+    await (await watch?.started.catch(() => undefined))?.close();
   }
 }
 
