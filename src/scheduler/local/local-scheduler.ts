@@ -41,7 +41,7 @@ import { resolveOptions, type LocalSchedulerOptions, type ResolvedLocalScheduler
 import { PortAllocator } from './ports.js';
 import { Sandbox } from './sandbox.js';
 import { StateFiles } from './state-files.js';
-import { delay } from './timers.js';
+import { sleep } from '../../shared/sleep.js';
 import { assertRunnable } from './validate.js';
 import { VenvManager } from './venv.js';
 
@@ -151,7 +151,7 @@ export class LocalScheduler implements Scheduler {
         yield* batches(replicaId, tail.read(options.follow ? 'if-idle' : 'all'));
       }
       if (!options.follow || options.signal?.aborted || !deployment) return;
-      await delay(LOG_POLL_MS, options.signal);
+      await sleep(LOG_POLL_MS, options.signal);
     }
   }
 

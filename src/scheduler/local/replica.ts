@@ -9,7 +9,8 @@ import { nextReadiness, probeHealth } from './health.js';
 import { readLastLines, rotateIfLarge } from './log-file.js';
 import { launchProcess, type Ended, type ProcessHandle } from './process-handle.js';
 import type { ReplicaRecord } from './state-files.js';
-import { delay, Ticker, untilAborted } from './timers.js';
+import { sleep } from '../../shared/sleep.js';
+import { Ticker, untilAborted } from './timers.js';
 
 /**
  * One replica: a process of the deployment's command, kept running until it is stopped.
@@ -259,7 +260,7 @@ export class Replica {
     const seconds = Math.round(decision.delayMs / 100) / 10;
     const phase = decision.crashLoop ? this.crashLoopPhase(decision.recentExits, seconds) : exitedPhase(ended, seconds);
     this.setPhase(phase);
-    await delay(decision.delayMs, this.abort.signal);
+    await sleep(decision.delayMs, this.abort.signal);
     if (!this.stopMode) this.restarts += 1;
   }
 
@@ -279,7 +280,7 @@ export class Replica {
     if (this.volumePreload?.status === 'InProgress') this.volumePreload = { ...this.volumePreload, status: 'Failed' };
     const retrying = `${message}\n(retrying in ${wait / 1000}s)`;
     this.setPhase({ state: 'Waiting', reason: 'CreateContainerError', message: retrying });
-    await delay(wait, this.abort.signal);
+    await sleep(wait, this.abort.signal);
   }
 
   /** Gives back GPUs, port and token; removes or keeps the record as the stop asked. */
