@@ -1,32 +1,18 @@
-import type { Logger } from '../shared/logger.js';
-import { isoTime, type Clock } from '../shared/clock.js';
+import { isoTime } from '../shared/clock.js';
 import { appError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { DeploymentQueue, type Waiter } from './deployment-queue.js';
-import type { JobStore } from './job-store.js';
 import type { TxnOp } from '../state/state-store.js';
+import { cancelJob, clearPending } from './cancellation.js';
+import { applyClaim, emitClaimed, markClaimed, requeue } from './claims.js';
+import type { DeploymentQueue, Waiter } from './deployment-queue.js';
 import { QueueEvents } from './events.js';
+import { QueueLifecycle } from './lifecycle.js';
+import { QueueState, type JobQueueDeps } from './queue-state.js';
+import { drainReplicas, releaseReplicaClaims } from './replicas.js';
+import * as sweeps from './sweeps.js';
 import { TERMINAL, type Claimant, type JobRecord, type JobView, type JsonObject } from './types.js';
 
-export interface QueueSettings {
-  /** How often expired leases are looked for, in ms (default: 500). */
-  leaseSweepMs: number;
-  /** Longest a replica-bound claim lasts without news (compat.md §8.2; default: 24 h). */
-  claimCeilingMs: number;
-  /** Largest outputs JSON a worker may report (compat.md §8.31; default: 32 MiB). */
-  maxOutputBytes: number;
-  /** How long finished jobs are kept (compat.md §8.19; default: 7 days). */
-  retentionMs: number;
-}
-
-export interface JobQueueDeps {
-  store: JobStore;
-  clock: Clock;
-  logger: Logger;
-  settings: QueueSettings;
-  /** Whether a replica still runs; claims of replicas that are gone are released (default: assume alive). */
-  isReplicaAlive?: (deploymentId: string, replicaId: string) => Promise<boolean>;
-}
+export type { JobQueueDeps, QueueSettings } from './queue-state.js';
 
 export interface SubmitInput {
   deploymentId: string;
@@ -58,29 +44,29 @@ export interface StatusUpdate {
   payload: JsonObject | undefined;
   info: JsonObject | undefined;
 }
-
 /**
  * The queue, in-process on the leader. Every change is durable in the store before the caller hears of
  * it; the in-memory structures decide who gets what and are rebuilt from the store by `start()`.
+ *
+ * This class is the queue's API and the path of a job (submit, hand-out, status updates). Its parts,
+ * each given the shared `QueueState`, live beside it: `claims.ts` (claims made and lost),
+ * `cancellation.ts`, `replicas.ts` (drain, replicas that ended), `lifecycle.ts` (rebuild, step-down,
+ * sweeps) and `sweeps.ts` (lease expiry, retention).
  */
 export class JobQueue {
   readonly events = new QueueEvents();
-  private readonly queues = new Map<string, DeploymentQueue>();
-  private seq = 0;
-  private timers: NodeJS.Timeout[] = [];
-  /** False until `start()` has rebuilt the queues: serving earlier would hand out wrong places. */
-  private ready = false;
-  /** Set by `stepDown()`: calls are refused as "not the leader" until the next `start()`. */
-  private steppedDown = false;
-  /** Bumped by every `stepDown()`, so a rebuild that a step-down overtook does not start serving. */
-  private generation = 0;
+  private readonly state: QueueState;
+  private readonly lifecycle: QueueLifecycle;
 
-  constructor(private readonly deps: JobQueueDeps) {}
+  constructor(private readonly deps: JobQueueDeps) {
+    this.state = new QueueState(deps, this.events);
+    this.lifecycle = new QueueLifecycle(this.state);
+  }
 
   // ---- client API (compat.md §4) ----
 
   async submit(input: SubmitInput): Promise<JobRecord> {
-    this.assertReady();
+    this.lifecycle.assertReady();
     const now = this.deps.clock.now();
     const record: JobRecord = {
       request_id: newId(),
@@ -88,7 +74,7 @@ export class JobQueue {
       model: input.model,
       status: 'pending',
       priority: input.priority,
-      seq: ++this.seq,
+      seq: ++this.state.seq,
       retries: 0,
       max_retries: input.maxRetries,
       created_at: isoTime(now),
@@ -108,11 +94,11 @@ export class JobQueue {
    * hand-off costs no second durable write (dispatch latency is one commit, not two).
    */
   private async persistSubmitted(record: JobRecord): Promise<void> {
-    const q = this.queueOf(record.deployment_id);
+    const q = this.state.queueOf(record.deployment_id);
     const waiter = q.nextWaiter();
     if (waiter) {
       waiter.reserve();
-      this.applyClaim(q, record, waiter.claimant, waiter.claimTimeoutSeconds, waiter.defaultLeaseSeconds);
+      applyClaim(this.state, q, record, waiter);
     }
     try {
       await this.deps.store.save(record);
@@ -124,13 +110,13 @@ export class JobQueue {
       throw err;
     }
     if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    this.emitClaimed(q, record);
+    emitClaimed(this.state, q, record);
     waiter.resolve(record);
   }
 
   async view(deploymentId: string, requestId: string): Promise<JobView | undefined> {
-    this.assertReady();
-    const record = this.queueOf(deploymentId).running.get(requestId) ?? (await this.deps.store.load(deploymentId, requestId));
+    this.lifecycle.assertReady();
+    const record = this.state.queueOf(deploymentId).running.get(requestId) ?? (await this.deps.store.load(deploymentId, requestId));
     return record && this.toView(record);
   }
 
@@ -144,31 +130,18 @@ export class JobQueue {
     requestId: string,
     options: { running?: boolean } = {},
   ): Promise<{ canceled: true } | { canceled: false; status: string }> {
-    this.assertReady();
-    const q = this.queueOf(deploymentId);
-    const running = q.running.get(requestId);
-    if (running && options.running) return this.cancelRunning(q, running);
-    if (!q.pending.remove(requestId)) {
-      const status = q.state(requestId) ?? (await this.deps.store.load(deploymentId, requestId))?.status;
-      if (!status) throw appError('GANTRY_ERR_JOB_NOT_FOUND', `no job ${requestId} in this deployment's queue`, { param: 'request_id' });
-      return { canceled: false, status };
-    }
-    await this.finishPending(deploymentId, requestId);
-    return { canceled: true };
+    this.lifecycle.assertReady();
+    return cancelJob(this.state, deploymentId, requestId, options);
   }
 
   /** Cancels every pending job (compat.md §8.5). */
   async clear(deploymentId: string): Promise<number> {
-    this.assertReady();
-    const q = this.queueOf(deploymentId);
-    const ids = q.pending.ids();
-    for (const id of ids) q.pending.remove(id);
-    for (const id of ids) await this.finishPending(deploymentId, id);
-    return ids.length;
+    this.lifecycle.assertReady();
+    return clearPending(this.state, deploymentId);
   }
 
   metrics(deploymentId: string): { messages_waiting: number; messages_running: number; total_jobs: number } {
-    const q = this.queueOf(deploymentId);
+    const q = this.state.queueOf(deploymentId);
     const running = q.running.size + q.claiming.size;
     return { messages_waiting: q.pending.size, messages_running: running, total_jobs: q.pending.size + running };
   }
@@ -177,8 +150,8 @@ export class JobQueue {
 
   /** The next job for a worker, waiting up to `waitMs`; undefined when none came. */
   async retrieve(input: RetrieveInput): Promise<{ record: JobRecord; payload: JsonObject } | undefined> {
-    this.assertReady();
-    const q = this.queueOf(input.deploymentId);
+    this.lifecycle.assertReady();
+    const q = this.state.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
     // A draining replica (about to be stopped by a scale-down) waits without being handed anything.
     const next = q.isDraining(input.claimant) ? undefined : q.pending.pop();
@@ -188,13 +161,13 @@ export class JobQueue {
 
   /** A claim whose answer never reached the worker: back to the queue, no retry counted. */
   async release(deploymentId: string, requestId: string): Promise<void> {
-    const record = this.queueOf(deploymentId).running.get(requestId);
-    if (record) await this.requeue(record, undefined);
+    const record = this.state.queueOf(deploymentId).running.get(requestId);
+    if (record) await requeue(this.state, record, undefined);
   }
 
   async update(input: StatusUpdate): Promise<'applied' | 'repeated'> {
-    this.assertReady();
-    const q = this.queueOf(input.deploymentId);
+    this.lifecycle.assertReady();
+    const q = this.state.queueOf(input.deploymentId);
     const record = q.running.get(input.requestId);
     if (!record) return this.updateOfNotRunning(input);
     if (!record.claim || holderOf(record.claim.claimant) !== holderOf(input.claimant.key)) {
@@ -207,10 +180,8 @@ export class JobQueue {
 
   /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
   async releaseReplica(deploymentId: string, replicaId: string, reason: string): Promise<number> {
-    if (!this.ready) return 0; // a follower holds no claims; the leader's rebuild checks its replicas
-    const held = [...this.queueOf(deploymentId).running.values()].filter((r) => r.claim?.replica_id === replicaId);
-    for (const record of held) await this.loseClaim(record, `replica ${replicaId} ${reason}`);
-    return held.length;
+    if (!this.lifecycle.isServing) return 0; // a follower holds no claims; the leader's rebuild checks its replicas
+    return releaseReplicaClaims(this.state, deploymentId, replicaId, reason);
   }
 
   /**
@@ -218,31 +189,25 @@ export class JobQueue {
    * A replica taken off the list has its long polls answered at once, so it asks again and gets work.
    */
   setDraining(deploymentId: string, replicaIds: Iterable<string>): void {
-    const next = new Set(replicaIds);
-    if (next.size === 0 && !this.queues.has(deploymentId)) return; // nothing drained, nothing to make
-    const q = this.queueOf(deploymentId);
-    const undrained = new Set([...q.draining].filter((id) => !next.has(id)));
-    q.draining.clear();
-    for (const id of next) q.draining.add(id);
-    for (const w of q.waiters.filter((w) => undrained.has(w.claimant.replicaId ?? ''))) w.resolve(undefined);
+    drainReplicas(this.state, deploymentId, replicaIds);
   }
 
   /** How many jobs a replica holds (running, or being handed to it); a drained replica holds none. */
   claimsHeldBy(deploymentId: string, replicaId: string): number {
-    return this.queueOf(deploymentId).claimsOf(replicaId);
+    return this.state.queueOf(deploymentId).claimsOf(replicaId);
   }
 
   /** Every deployment the queue has seen since it started. */
   deploymentIds(): string[] {
-    return [...this.queues.keys()];
+    return [...this.state.queues.keys()];
   }
 
   /** The last poll of each worker of a deployment (for status and stuck-worker detection). */
   polls(deploymentId: string): Map<string, { at: number; idleSeconds: number | undefined }> {
-    return this.queueOf(deploymentId).polls;
+    return this.state.queueOf(deploymentId).polls;
   }
 
-  // ---- lifecycle ----
+  // ---- lifecycle (lifecycle.ts) ----
 
   /**
    * Rebuilds the in-memory queues from the store, then starts the lease and retention sweeps. With a
@@ -251,20 +216,10 @@ export class JobQueue {
    * queue that serves does nothing.
    */
   async start(signal?: AbortSignal, fence?: TxnOp): Promise<void> {
-    if (this.ready || signal?.aborted) return;
-    const generation = this.generation;
+    if (this.lifecycle.isServing || signal?.aborted) return;
     this.deps.store.openWrites(fence);
     signal?.addEventListener('abort', () => this.stepDown(), { once: true });
-    const stale: JobRecord[] = [];
-    for await (const page of this.deps.store.scan()) {
-      if (generation !== this.generation) return;
-      for (const record of page) this.restore(record, stale);
-    }
-    for (const record of stale) await this.releaseIfReplicaGone(record);
-    if (generation !== this.generation) return;
-    this.steppedDown = false;
-    this.ready = true;
-    this.startSweeps();
+    await this.lifecycle.rebuild();
   }
 
   /**
@@ -274,93 +229,29 @@ export class JobQueue {
    */
   stepDown(): void {
     this.deps.store.refuseWrites();
-    this.generation++;
-    this.steppedDown = true;
-    this.ready = false;
-    this.stopSweeps();
-    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.resolve(undefined);
-    this.queues.clear();
-    this.seq = 0;
+    this.lifecycle.stepDown();
   }
 
   /** Whether this queue serves (rebuilt, and not stepped down). */
   get isServing(): boolean {
-    return this.ready;
+    return this.lifecycle.isServing;
   }
 
   async close(): Promise<void> {
-    this.stopSweeps();
-    for (const q of this.queues.values()) for (const w of q.waiters.splice(0)) w.resolve(undefined);
-  }
-
-  private startSweeps(): void {
-    const every = (ms: number, fn: () => Promise<unknown>) =>
-      this.timers.push(setInterval(() => void fn().catch((err) => this.deps.logger.error({ err }, 'queue sweep failed')), ms).unref());
-    every(this.deps.settings.leaseSweepMs, () => this.expireLeases());
-    every(Math.min(3_600_000, this.deps.settings.retentionMs), () => this.sweepRetention());
-  }
-
-  private stopSweeps(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.lifecycle.close();
   }
 
   /** Looks for leases that ended and loses their claims. */
   async expireLeases(): Promise<void> {
-    const now = this.deps.clock.now();
-    for (const q of this.queues.values()) {
-      for (const record of [...q.running.values()]) {
-        const why = this.leaseEnded(record, now);
-        if (why) await this.loseClaim(record, why);
-      }
-    }
+    await sweeps.expireLeases(this.state);
   }
 
   /** Deletes finished jobs older than the retention period. */
   async sweepRetention(): Promise<number> {
-    const cutoff = this.deps.clock.now() - this.deps.settings.retentionMs;
-    let removed = 0;
-    for await (const page of this.deps.store.scan()) {
-      for (const r of page) {
-        if (!TERMINAL.has(r.status) || !r.done_at || Date.parse(r.done_at) > cutoff) continue;
-        await this.deps.store.remove(r);
-        removed++;
-      }
-    }
-    return removed;
+    return sweeps.sweepRetention(this.state);
   }
 
-  // ---- internals ----
-
-  private assertReady(): void {
-    if (this.ready) return;
-    if (this.steppedDown) throw appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads the queue; retry shortly (through any replica)');
-    throw appError('GANTRY_ERR_UNAVAILABLE', 'the queue is being rebuilt from the state store; retry shortly');
-  }
-
-  private queueOf(deploymentId: string): DeploymentQueue {
-    let q = this.queues.get(deploymentId);
-    if (!q) this.queues.set(deploymentId, (q = new DeploymentQueue(deploymentId)));
-    return q;
-  }
-
-  /** A durable pending job goes to the oldest waiting worker, else into the heap. */
-  private enqueue(record: JobRecord): void {
-    const q = this.queueOf(record.deployment_id);
-    const waiter = q.nextWaiter();
-    if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    waiter.reserve();
-    q.claiming.set(record.request_id, waiter.claimant.replicaId);
-    this.markClaimed(q, record, waiter.claimant, waiter.claimTimeoutSeconds, waiter.defaultLeaseSeconds)
-      .then(waiter.resolve, (err: unknown) => this.failHandOff(q, record, waiter, err));
-  }
-
-  private failHandOff(q: DeploymentQueue, record: JobRecord, waiter: Waiter, err: unknown): void {
-    this.deps.logger.error({ err, requestId: record.request_id }, 'handing a job to a worker failed');
-    q.claiming.delete(record.request_id);
-    q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    waiter.resolve(undefined);
-  }
+  // ---- internals: the path of a job through a worker ----
 
   private wait(q: DeploymentQueue, input: RetrieveInput): Promise<JobRecord | undefined> {
     if (input.signal.aborted) return Promise.resolve(undefined);
@@ -392,47 +283,7 @@ export class JobQueue {
     q.claiming.set(requestId, input.claimant.replicaId);
     const record = await this.deps.store.load(q.deploymentId, requestId);
     if (!record) throw new Error(`pending job ${requestId} has no record`);
-    return this.markClaimed(q, record, input.claimant, input.claimTimeoutSeconds, input.defaultLeaseSeconds);
-  }
-
-  private async markClaimed(
-    q: DeploymentQueue,
-    record: JobRecord,
-    claimant: Claimant,
-    claimTimeoutSeconds: number | undefined,
-    defaultLeaseSeconds: number | undefined,
-  ): Promise<JobRecord> {
-    this.applyClaim(q, record, claimant, claimTimeoutSeconds, defaultLeaseSeconds);
-    await this.deps.store.save(record);
-    this.emitClaimed(q, record);
-    return record;
-  }
-
-  /** Marks a job running for a claimant, in memory; the caller writes it. */
-  private applyClaim(
-    q: DeploymentQueue,
-    record: JobRecord,
-    claimant: Claimant,
-    claimTimeoutSeconds: number | undefined,
-    defaultLeaseSeconds: number | undefined,
-  ): void {
-    const now = this.deps.clock.now();
-    const leaseSeconds = claimTimeoutSeconds ?? (claimant.replicaId ? undefined : (defaultLeaseSeconds ?? 300));
-    record.status = 'running';
-    record.claimed_at = isoTime(now);
-    record.claim = {
-      claimant: claimant.key,
-      ...(claimant.replicaId ? { replica_id: claimant.replicaId } : {}),
-      ...(claimant.hostname ? { hostname: claimant.hostname } : {}),
-      ...(leaseSeconds !== undefined ? { lease_seconds: leaseSeconds, lease_until: now + leaseSeconds * 1000 } : {}),
-    };
-    q.running.set(record.request_id, record);
-    q.claiming.delete(record.request_id);
-  }
-
-  private emitClaimed(q: DeploymentQueue, record: JobRecord): void {
-    const waitedMs = Date.parse(record.claimed_at!) - Date.parse(record.created_at);
-    this.events.emit('job:claimed', { deploymentId: q.deploymentId, requestId: record.request_id, waitedMs });
+    return markClaimed(this.state, q, record, input);
   }
 
   private async renew(record: JobRecord): Promise<'applied'> {
@@ -440,18 +291,6 @@ export class JobQueue {
     if (claim.lease_seconds !== undefined) claim.lease_until = this.deps.clock.now() + claim.lease_seconds * 1000;
     await this.deps.store.save(record);
     return 'applied';
-  }
-
-  private async cancelRunning(q: DeploymentQueue, record: JobRecord): Promise<{ canceled: true }> {
-    const now = this.deps.clock.now();
-    q.running.delete(record.request_id);
-    record.status = 'canceled';
-    record.done_at = isoTime(now);
-    delete record.claim;
-    await this.deps.store.save(record);
-    const ranMs = now - Date.parse(record.claimed_at ?? record.created_at);
-    this.events.emit('job:finished', { deploymentId: q.deploymentId, requestId: record.request_id, status: 'canceled', ranMs });
-    return { canceled: true };
   }
 
   private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate): Promise<'applied'> {
@@ -493,71 +332,6 @@ export class JobQueue {
     }
     const why = record.status === 'pending' ? 'it went back to the queue after its claim was lost' : `it is already ${record.status}`;
     throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is no longer held by this worker: ${why}`, { param: 'request_id' });
-  }
-
-  private async finishPending(deploymentId: string, requestId: string): Promise<void> {
-    const record = await this.deps.store.load(deploymentId, requestId);
-    if (!record) return;
-    record.status = 'canceled';
-    record.done_at = isoTime(this.deps.clock.now());
-    await this.deps.store.save(record);
-  }
-
-  private leaseEnded(record: JobRecord, now: number): string | undefined {
-    const claim = record.claim;
-    if (!claim) return undefined;
-    if (claim.lease_until !== undefined && claim.lease_until <= now) return `its lease of ${claim.lease_seconds}s expired without news`;
-    const ceiling = Date.parse(record.claimed_at ?? record.created_at) + this.deps.settings.claimCeilingMs;
-    if (claim.lease_until === undefined && ceiling <= now) return 'its claim reached the ceiling for replica-bound claims';
-    return undefined;
-  }
-
-  /** A lost claim: back to its original place with one more retry, or failed once retries are used up. */
-  private async loseClaim(record: JobRecord, reason: string): Promise<void> {
-    const q = this.queueOf(record.deployment_id);
-    if (q.running.get(record.request_id) !== record) return;
-    const history = Array.isArray(record.info.retry_history) ? record.info.retry_history : [];
-    record.info = { ...record.info, retry_history: [...history, { at: isoTime(this.deps.clock.now()), reason }] };
-    this.events.emit('lease:expired', { deploymentId: record.deployment_id, requestId: record.request_id, reason });
-    if (record.retries >= record.max_retries) return this.failLost(q, record, reason);
-    record.retries += 1;
-    await this.requeue(record, reason);
-  }
-
-  private async failLost(q: DeploymentQueue, record: JobRecord, reason: string): Promise<void> {
-    q.running.delete(record.request_id);
-    record.status = 'failed';
-    record.done_at = isoTime(this.deps.clock.now());
-    record.info = { ...record.info, error: `the job's claim was lost ${record.retries + 1} times (max_retries ${record.max_retries}); last: ${reason}` };
-    delete record.claim;
-    await this.deps.store.save(record);
-  }
-
-  private async requeue(record: JobRecord, reason: string | undefined): Promise<void> {
-    const q = this.queueOf(record.deployment_id);
-    q.running.delete(record.request_id);
-    record.status = 'pending';
-    delete record.claim;
-    delete record.claimed_at;
-    await this.deps.store.save(record);
-    this.enqueue(record);
-    if (reason) this.deps.logger.warn({ requestId: record.request_id, reason }, 'claim lost; job requeued');
-  }
-
-  /** After a restart, a replica-bound claim stays only while its replica still runs. */
-  private async releaseIfReplicaGone(record: JobRecord): Promise<void> {
-    const replicaId = record.claim!.replica_id!;
-    const alive = (await this.deps.isReplicaAlive?.(record.deployment_id, replicaId)) ?? true;
-    if (!alive) await this.loseClaim(record, `replica ${replicaId} is gone (found after a restart)`);
-  }
-
-  private restore(record: JobRecord, stale: JobRecord[]): void {
-    this.seq = Math.max(this.seq, record.seq);
-    const q = this.queueOf(record.deployment_id);
-    if (record.status === 'pending') q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    if (record.status !== 'running') return;
-    q.running.set(record.request_id, record);
-    if (record.claim?.replica_id) stale.push(record);
   }
 
   private async toView(record: JobRecord): Promise<JobView> {
