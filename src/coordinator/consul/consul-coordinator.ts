@@ -200,11 +200,14 @@ export class ConsulCoordinator implements Coordinator {
     const started = Date.now();
     try {
       await this.check.pass();
-      if (!(await this.options.client.sessions.renew(session))) return this.sessionGone();
+      const renewed = await this.options.client.sessions.renew(session);
+      if (this.session !== session) return; // given up meanwhile (lease lapsed); the new session beats itself
+      if (!renewed) return this.sessionGone();
       this.beatAt = started;
       if (this.lead) this.armLease();
       this.scheduleBeat(this.ttlMs / 2);
     } catch (err) {
+      if (this.session !== session) return;
       // Keep trying through transient errors; the lease ends leadership if they last a TTL.
       this.options.logger.warn({ err: (err as Error).message }, 'leader-election heartbeat failed; retrying');
       this.scheduleBeat(Math.min(1_000, this.ttlMs / 4));
