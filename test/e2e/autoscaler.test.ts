@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
+import { finishedJobs } from '../helpers/deploy-example.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 const SLOW_WORKER = path.join(REPO_ROOT, 'test/fixtures/projects/slow-worker');
@@ -40,15 +41,7 @@ describe('the autoscaler on the embedded default', () => {
   const deployment = async () => (await call<Deployment>('GET', '/v1/deployments/slow')).json;
   const running = (d: Deployment) => Object.values(d.replica_events).filter((e) => e.replica_status === 'Running').length;
   const submit = async (model: string, payload: Record<string, unknown>) => String((await call('POST', '/v1/queue/submit', { model, payload })).json.requestId);
-  const statusOf = async (model: string, id: string) => (await call('GET', `/v1/queue/status?model=${model}&request_id=${id}`)).json;
-
-  /** Waits until every job of `ids` is done or failed, and returns their statuses in the order of `ids`. */
-  function finished(model: string, ids: string[], ms: number, intervalMs: number): Promise<Record<string, unknown>[]> {
-    return until(`${ids.length} job(s) of ${model} to finish`, async () => {
-      const all = await Promise.all(ids.map((id) => statusOf(model, id)));
-      return all.every((s) => s.status === 'done' || s.status === 'failed') ? all : undefined;
-    }, ms, intervalMs);
-  }
+  const finished = (model: string, ids: string[], ms: number, intervalMs: number) => finishedJobs(server, key, model, ids, ms, intervalMs);
 
   it('scales 0 → 4 for 20 slow jobs, drains, and returns to 0 after the window', async () => {
     const created = await call('POST', '/v1/deployments', {

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployExample } from '../helpers/deploy-example.js';
-import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
+import { deployExample, finishedJob } from '../helpers/deploy-example.js';
+import { callApi, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 /**
@@ -34,15 +34,7 @@ describe('the hello-ts example on the embedded default', () => {
     }, 120_000);
     const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-ts', payload: { name: 'Together' } });
     const id = String(submitted.json.requestId);
-    const done = await until(
-      'the job to be done',
-      async () => {
-        const s = (await call('GET', `/v1/queue/status?model=hello-ts&request_id=${id}`)).json;
-        return s.status === 'done' || s.status === 'failed' ? s : undefined;
-      },
-      60_000,
-      500,
-    );
+    const done = await finishedJob(server, key, 'hello-ts', id);
     expect(done).toMatchObject({ status: 'done', outputs: { message: 'Hello, Together!' }, info: { greeted: 'Together' } });
     const direct = await server.fetch(`${server.url}/v1/deployment-request/hello-ts/generate`, {
       method: 'POST',

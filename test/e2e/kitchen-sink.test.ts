@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployExample, type ExampleDeployment } from '../helpers/deploy-example.js';
+import { deployExample, finishedJob, type ExampleDeployment } from '../helpers/deploy-example.js';
 import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
@@ -89,10 +89,7 @@ describe('the kitchen-sink example on the embedded default', () => {
       return s.status === 'running' && typeof s.info.progress === 'number' ? s : undefined;
     }, 60_000, 200);
     expect(progressing.info).toMatchObject({ of: 4 });
-    const done = await until('the job to finish', async () => {
-      const s = await status();
-      return s.status === 'done' || s.status === 'failed' ? s : undefined;
-    }, 60_000, 300);
+    const done = await finishedJob(server, key, NAME, id, 60_000, 300);
 
     expect(done.status, JSON.stringify(done)).toBe('done');
     expect(done.info).toMatchObject({ progress: 1, step: 4, of: 4 });

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployExample } from '../helpers/deploy-example.js';
-import { callApi, startServerProcess, until, type ServerProcess } from '../helpers/server-process.js';
+import { deployExample, finishedJob } from '../helpers/deploy-example.js';
+import { callApi, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { REPO_ROOT } from '../helpers/spawn-ts.js';
 
 /**
@@ -33,15 +33,7 @@ describe('the hello-world Sprocket example on the embedded default', () => {
     });
     const submitted = await call('POST', '/v1/queue/submit', { model: 'hello-world', payload: { name: 'Together' }, priority: 1 });
     const id = String(submitted.json.requestId);
-    const done = await until(
-      'the job to be done',
-      async () => {
-        const s = (await call('GET', `/v1/queue/status?model=hello-world&request_id=${id}`)).json;
-        return s.status === 'done' || s.status === 'failed' ? s : undefined;
-      },
-      60_000,
-      500,
-    );
+    const done = await finishedJob(server, key, 'hello-world', id);
     expect(done).toMatchObject({ status: 'done', outputs: { message: 'Hello, Together!' } });
     const health = await server.fetch(`${server.url}/v1/deployment-request/hello-world/health`, { headers: { authorization: `Bearer ${key}` } });
     expect(await health.json()).toEqual({ status: 'healthy' });
