@@ -3,6 +3,7 @@ import type { QueueState } from './queue-state.js';
 import { releaseIfReplicaGone } from './replicas.js';
 import { expireLeases, sweepRetention } from './sweeps.js';
 import type { JobRecord } from './types.js';
+import { notLeader } from './write-batcher.js';
 
 /**
  * Whether the queue serves, and what changes that: the rebuild from the store when a leadership begins,
@@ -28,7 +29,7 @@ export class QueueLifecycle {
   /** Refuses a call unless the queue serves: as "not the leader" after a step-down, else as rebuilding. */
   assertReady(): void {
     if (this.ready) return;
-    if (this.steppedDown) throw appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads the queue; retry shortly (through any replica)');
+    if (this.steppedDown) throw notLeader();
     throw appError('GANTRY_ERR_UNAVAILABLE', 'the queue is being rebuilt from the state store; retry shortly');
   }
 

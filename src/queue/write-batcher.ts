@@ -112,6 +112,7 @@ export class WriteBatcher {
   }
 }
 
-function notLeader(): Error {
+/** The error a deposed or stepped-down queue answers with: the caller retries through any replica. */
+export function notLeader(): Error {
   return appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads the queue; retry shortly (through any replica)');
 }

@@ -29,11 +29,6 @@ export class CallerBoundAgent extends Agent {
     this.callers.delete(id);
   }
 
-  /** Callers registered and not yet sent or forgotten (tests). */
-  get pending(): number {
-    return this.callers.size;
-  }
-
   /** reply-from calls the callback form: `request(options, callback)`. */
   override request(options: Dispatcher.RequestOptions, callback?: Callback): never {
     const headers = { ...(options.headers as Record<string, string | undefined>) };

@@ -59,7 +59,7 @@ export class ConsulCoordinator implements Coordinator {
   private lead: { leadership: Leadership; controller: AbortController; lockModifyIndex: number } | undefined;
   private url: string | undefined;
   private index = 0;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private beatTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
 
@@ -88,7 +88,7 @@ export class ConsulCoordinator implements Coordinator {
 
   async close(): Promise<void> {
     this.stop.abort();
-    clearTimeout(this.renewTimer);
+    clearTimeout(this.beatTimer);
     const session = this.session;
     const wasLeading = this.lose('closed');
     await this.loop?.catch(() => undefined);
@@ -187,10 +187,10 @@ export class ConsulCoordinator implements Coordinator {
   }
 
   private scheduleBeat(ms: number): void {
-    clearTimeout(this.renewTimer);
+    clearTimeout(this.beatTimer);
     if (this.stop.signal.aborted) return;
-    this.renewTimer = setTimeout(() => void this.beat(), ms);
-    this.renewTimer.unref();
+    this.beatTimer = setTimeout(() => void this.beat(), ms);
+    this.beatTimer.unref();
   }
 
   /** Passes the heartbeat check, then renews the session; both must succeed to extend the lease. */
@@ -202,7 +202,7 @@ export class ConsulCoordinator implements Coordinator {
       await this.check.pass();
       const renewed = await this.options.client.sessions.renew(session);
       if (this.session !== session) return; // given up meanwhile (lease lapsed); the new session beats itself
-      if (!renewed) return this.sessionGone();
+      if (!renewed) return void this.dropSession('the Consul session was invalidated');
       this.beatAt = started;
       if (this.lead) this.armLease();
       this.scheduleBeat(this.ttlMs / 2);
@@ -212,12 +212,6 @@ export class ConsulCoordinator implements Coordinator {
       this.options.logger.warn({ err: (err as Error).message }, 'leader-election heartbeat failed; retrying');
       this.scheduleBeat(Math.min(1_000, this.ttlMs / 4));
     }
-  }
-
-  private sessionGone(): void {
-    this.session = undefined;
-    this.index = 0;
-    this.lose('the Consul session was invalidated');
   }
 
   /** The leader's own deadline: one TTL after the start of the last successful heartbeat. */
@@ -230,11 +224,17 @@ export class ConsulCoordinator implements Coordinator {
 
   /** Stops leading, and gives the session up: holding the lock without leading would stall everyone. */
   private leaseLapsed(): void {
-    this.lose(`no heartbeat succeeded for ${this.ttlMs / 1000}s`);
+    const session = this.dropSession(`no heartbeat succeeded for ${this.ttlMs / 1000}s`);
+    if (session) void this.options.client.sessions.destroy(session).catch(() => undefined);
+  }
+
+  /** Forgets the session (the next round makes a new one) and stops leading; the session it held. */
+  private dropSession(reason: string): string | undefined {
     const session = this.session;
     this.session = undefined;
     this.index = 0;
-    if (session) void this.options.client.sessions.destroy(session).catch(() => undefined);
+    this.lose(reason);
+    return session;
   }
 
   private setUrl(url: string | undefined): void {

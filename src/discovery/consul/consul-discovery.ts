@@ -44,7 +44,7 @@ export class ConsulDiscovery implements ReplicaDiscovery {
     return watcher.current().map(toEndpoint);
   }
 
-  /** Services watched right now (tests, metrics). */
+  /** Services watched right now. */
   get watched(): string[] {
     return [...this.watchers.keys()];
   }
