@@ -41,12 +41,14 @@ export class ServiceTable {
   maxIndex = 0;
 
   /** Registers (or replaces) a service from an agent register body. Throws with Consul's wording. */
-  register(idx: number, body: Record<string, unknown>): ServiceState {
+  /** Registers (or replaces) a service from an agent register body; with the service it replaced. */
+  register(idx: number, body: Record<string, unknown>): { service: ServiceState; replaced: ServiceState | undefined } {
     const b = lowerKeys(body);
     const name = b.name as string | undefined;
     if (!name) throw new Error('Missing service name');
     const id = (b.id as string | undefined) || name;
     const defs = checkDefs(id, b);
+    const replaced = this.byId.get(id);
     const service: ServiceState = {
       ID: id,
       Service: name,
@@ -56,12 +58,12 @@ export class ServiceTable {
       Meta: (b.meta as Record<string, string> | undefined) ?? {},
       checks: defs.map((def) => checkOf(def, id, name)),
       timings: new Map(defs.map((def) => [def.id, timingOf(def.raw)])),
-      CreateIndex: this.byId.get(id)?.CreateIndex ?? idx,
+      CreateIndex: replaced?.CreateIndex ?? idx,
       ModifyIndex: idx,
     };
     this.byId.set(id, service);
     this.maxIndex = idx;
-    return service;
+    return { service, replaced };
   }
 
   deregister(idx: number, id: string): boolean {
@@ -80,13 +82,15 @@ export class ServiceTable {
     return undefined;
   }
 
-  setCheck(idx: number, checkId: string, status: CheckStatus, output = ''): boolean {
-    const check = this.findCheck(checkId);
-    if (!check) return false;
+  /** Sets a check's status; the check and its service, or undefined when the check is unknown. */
+  setCheck(idx: number, checkId: string, status: CheckStatus, output = ''): { service: ServiceState; check: CheckState } | undefined {
+    const service = this.ownerOf(checkId);
+    const check = service?.checks.find((c) => c.CheckID === checkId);
+    if (!service || !check) return undefined;
     check.Status = status;
     check.Output = output;
     this.maxIndex = idx;
-    return true;
+    return { service, check };
   }
 
   named(name: string): ServiceState[] {

@@ -112,10 +112,9 @@ export class ConsulDoubleState {
 
   /** Registers (or replaces) a service; checks it no longer has are deregistered. */
   registerService(body: Record<string, unknown>): ServiceState {
-    const before = new Set(this.services.byId.get(String(body.ID ?? body.id ?? body.Name ?? body.name))?.checks.map((c) => c.CheckID));
-    const service = this.write((idx) => this.services.register(idx, body));
-    for (const check of service.checks) before.delete(check.CheckID);
-    for (const gone of before) this.checkGone(gone);
+    const { service, replaced } = this.write((idx) => this.services.register(idx, body));
+    const kept = new Set(service.checks.map((c) => c.CheckID));
+    for (const old of replaced?.checks ?? []) if (!kept.has(old.CheckID)) this.checkGone(old.CheckID);
     for (const check of service.checks) this.checkMoved(service, check);
     return service;
   }
@@ -132,9 +131,8 @@ export class ConsulDoubleState {
   /** Sets a check's status (re-arming its TTL); false when the check is unknown. */
   setCheck(checkId: string, status: CheckStatus, output = ''): boolean {
     const found = this.write((idx) => this.services.setCheck(idx, checkId, status, output));
-    const service = this.services.ownerOf(checkId);
-    if (found && service) this.checkMoved(service, this.services.findCheck(checkId)!);
-    return found;
+    if (found) this.checkMoved(found.service, found.check);
+    return found !== undefined;
   }
 
   private checkMoved(service: ServiceState, check: CheckState): void {
