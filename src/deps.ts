@@ -118,6 +118,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     gpus,
     clock,
     apiBaseUrl: () => publicUrl.get(),
+    sourceRoots: config.sourceRoots,
     scalingEvents,
   });
   const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
