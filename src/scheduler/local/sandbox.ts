@@ -1,65 +1,247 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMountSpec } from '../scheduler.js';
-import { planMounts, type HostEntry, type HostView } from './mount-plan.js';
+import { isUnder, MountPlanError, planNamespace, volumeMounts, type HostEntry, type HostView, type NamespaceMount } from './mount-plan.js';
+import { LaunchError } from './process-handle.js';
+import { replicaIdentity, shareWithGroup, type ReplicaIdentity } from './sandbox-identity.js';
 
 /**
- * Volumes for local replicas, with bubblewrap (`bwrap`): each replica that has volumes runs in a private
- * mount namespace where every volume is a read-only bind at its mount path (see mount-plan.ts for how the
- * namespace is built without writing to the host). The network is shared (no --unshare-net), so the
- * replica's PORT works as without a sandbox, and the process group is not changed (no --new-session), so
- * stopping a replica still signals everything in it.
+ * Every local replica runs in its own bubblewrap (`bwrap`) sandbox (README, "Trust model"):
+ * - a mount namespace (mount-plan.ts): the machine read-only, Gantry's data directory hidden, and only
+ *   what the replica needs shown in it: its project, its virtualenv, the CA certificate, its volumes, and
+ *   its own writable scratch directory (HOME); a private /tmp and /dev/shm;
+ * - its own PID and IPC namespaces: no other replica's or the server's processes, so no
+ *   `/proc/<pid>/environ` to read;
+ * - when the server runs as root, an unprivileged uid per deployment (sandbox-identity.ts), dropped with
+ *   `setpriv` after the namespace is built, with no capabilities and no way to regain any.
+ * The network is shared (the replica serves its PORT on the machine), and the process group is kept (no
+ * --new-session), so stopping a replica signals everything in it. bwrap itself would die of SIGTERM
+ * before the replica could shut down gracefully, so it is started with SIGTERM/SIGINT/SIGHUP ignored
+ * (`env --ignore-signal`), and the replica's command gets them back (`env --default-signal`).
  *
- * Modes: `auto` sandboxes only replicas with volumes, when bwrap works; `bwrap` sandboxes every replica and
- * needs bwrap; `none` never sandboxes, so specs with volumes are refused.
+ * Modes: `bwrap` (the default) requires the sandbox; `none` is the operator's explicit opt-out: replicas
+ * run as the server's user with nothing hidden, and specs with volumes are refused.
  */
-export type SandboxMode = 'auto' | 'bwrap' | 'none';
+export type SandboxMode = 'bwrap' | 'none';
+
+export interface SandboxOptions {
+  mode: SandboxMode;
+  dataDir: string;
+  /** Gantry's CA certificate, shown read-only to replicas (default: none). */
+  caFile?: string | undefined;
+  /** The uids replicas run as when the server is root, `[first, last]` (default: 200000–299999). */
+  uids?: readonly [number, number];
+  /** Whether the server runs as root (default: from process.getuid()). */
+  root?: boolean;
+  bwrapBin?: string;
+}
 
 export interface WrappedCommand {
   file: string;
   args: string[];
 }
 
+export interface LaunchRequest {
+  deploymentId: string;
+  argv: string[];
+  /** The project directory (its real path), the replica's working directory. */
+  cwd: string;
+  volumes: VolumeMountSpec[];
+  venvDir: string | undefined;
+  /** `<dataDir>/replicas/<id>`: the replica's scratch directory is made in it. */
+  replicaDir: string;
+  /** The replica's PATH, to find its command before starting anything. */
+  searchPath: string | undefined;
+}
+
+const HELD_SIGNALS = ['TERM', 'INT', 'HUP'];
+
 export class Sandbox {
   private selfTest: Promise<string | undefined> | undefined;
+  private readonly root: boolean;
+  private readonly uids: readonly [number, number];
+  private readonly bwrapBin: string;
 
-  constructor(
-    private readonly mode: SandboxMode,
-    private readonly testDir: string,
-    private readonly bwrapBin = 'bwrap',
-  ) {}
-
-  /** Whether replicas of this spec run inside bwrap. */
-  wraps(volumes: VolumeMountSpec[]): boolean {
-    return this.mode === 'bwrap' || (this.mode === 'auto' && volumes.length > 0);
+  constructor(private readonly options: SandboxOptions) {
+    this.root = options.root ?? process.getuid?.() === 0;
+    this.uids = options.uids ?? [200_000, 299_999];
+    this.bwrapBin = options.bwrapBin ?? 'bwrap';
   }
 
-  /** Undefined when bwrap can be used; otherwise why not, in words for an operator. */
+  get enabled(): boolean {
+    return this.options.mode === 'bwrap';
+  }
+
+  /** Undefined when the sandbox works here; otherwise what is missing, in words for an operator. */
   unavailableReason(): Promise<string | undefined> {
-    if (this.mode === 'none') return Promise.resolve('the sandbox is turned off (sandbox: none)');
+    if (!this.enabled) return Promise.resolve('the sandbox is turned off (GANTRY_SANDBOX=none)');
     this.selfTest ??= this.runSelfTest();
     return this.selfTest;
   }
 
-  /** The command that runs `argv` in `cwd` inside a namespace holding `volumes`. */
-  wrap(argv: string[], cwd: string, volumes: VolumeMountSpec[]): WrappedCommand {
-    const mounts = planMounts(volumes, hostView);
-    return { file: this.bwrapBin, args: [...mounts, '--chdir', cwd, ...argv] };
+  /** The uid and group the deployment's replicas run as; undefined when they run as the server's user. */
+  identity(deploymentId: string): ReplicaIdentity | undefined {
+    return this.root ? replicaIdentity(deploymentId, this.uids) : undefined;
   }
 
-  /** Builds a real namespace with one read-only mount (of our own directory) and checks it shows up. */
+  /** The replica's writable scratch directory (its HOME): `home` in its directory. */
+  homeOf(replicaDir: string): string {
+    return path.join(realpathSync(replicaDir), 'home');
+  }
+
+  /**
+   * Makes the replica's scratch directory and shares its inputs with it; returns the command to spawn.
+   * A command that cannot be found fails here (LaunchError), as it would without the sandbox.
+   */
+  prepare(request: LaunchRequest): WrappedCommand {
+    const program = request.argv[0] ?? '';
+    if (!findExecutable(program, request.cwd, request.searchPath)) {
+      throw new LaunchError(`cannot run ${program}: spawn ${program} ENOENT (not found in the project directory or on PATH)`);
+    }
+    const identity = this.identity(request.deploymentId);
+    const home = this.homeOf(request.replicaDir);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    if (identity) {
+      chownSync(home, identity.uid, identity.gid);
+      for (const dir of [request.venvDir, ...request.volumes.map((v) => v.hostPath)]) {
+        if (dir) shareWithGroup(dir, identity.gid);
+      }
+    }
+    const mounts = this.mounts(request, home);
+    return this.command(mounts, realpathSync(request.cwd), request.argv, identity);
+  }
+
+  /**
+   * Checks, without starting anything, that the spec's mounts can be planned and that the replicas' uid
+   * can enter the project directory (apply-time validation). Throws MountPlanError saying what is wrong.
+   */
+  assertPlannable(request: Omit<LaunchRequest, 'argv' | 'replicaDir' | 'searchPath'>): void {
+    this.mounts({ ...request, argv: [], replicaDir: this.options.dataDir, searchPath: undefined }, path.join(this.options.dataDir, 'replicas'));
+    const identity = this.identity(request.deploymentId);
+    const st = statSync(request.cwd);
+    if (identity && !mayEnter(st, identity)) {
+      throw new MountPlanError(
+        `replicas run as uid ${identity.uid} (group ${identity.gid}), which cannot read the project directory ` +
+          `${request.cwd} (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}); make it readable, e.g. chmod o+rx`,
+      );
+    }
+  }
+
+  private mounts(request: LaunchRequest, home: string): NamespaceMount[] {
+    const dataDir = realpathSync(this.options.dataDir);
+    const cwd = realpathSync(request.cwd);
+    if (cwd === dataDir || isUnder(cwd, dataDir)) {
+      throw new MountPlanError(`the project directory ${cwd} is inside Gantry's data directory, which replicas never see`);
+    }
+    const mounts: NamespaceMount[] = [
+      { kind: 'ro', path: cwd },
+      { kind: 'scratch', path: '/tmp' },
+      { kind: 'hidden', path: dataDir },
+      ...venvMounts(request.venvDir),
+      ...optionalFile(this.options.caFile),
+      { kind: 'rw', path: home },
+      ...volumeMounts(request.volumes, hostView),
+    ];
+    return uniqueByPath(mounts);
+  }
+
+  private command(mounts: NamespaceMount[], cwd: string, argv: string[], identity: ReplicaIdentity | undefined): WrappedCommand {
+    const namespace = ['--unshare-pid', '--unshare-ipc', ...planNamespace(mounts, hostView), '--chdir', cwd];
+    const drop = identity
+      ? ['setpriv', `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--']
+      : [];
+    const restore = ['env', `--default-signal=${HELD_SIGNALS.join(',')}`];
+    const hold = HELD_SIGNALS.map((s) => `--ignore-signal=${s}`);
+    return { file: 'env', args: [...hold, this.bwrapBin, ...namespace, '--', ...restore, ...drop, ...argv] };
+  }
+
+  /** Runs `id -u` through the whole chain, in a namespace like a replica's, and checks who it ran as. */
   private runSelfTest(): Promise<string | undefined> {
-    const probe = '/.gantry-bwrap-self-test';
-    const mounts = planMounts([{ hostPath: this.testDir, mountPath: probe }], hostView);
+    const dataDir = this.options.dataDir;
+    let command: WrappedCommand;
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const mounts: NamespaceMount[] = [{ kind: 'scratch', path: '/tmp' }, { kind: 'hidden', path: realpathSync(dataDir) }];
+      command = this.command(mounts, '/', ['id', '-u'], this.identity('gantry-self-test'));
+    } catch (err) {
+      return Promise.resolve(`the sandbox cannot be planned: ${(err as Error).message}`);
+    }
+    const expected = String(this.identity('gantry-self-test')?.uid ?? process.getuid?.());
     return new Promise((resolve) => {
-      execFile(this.bwrapBin, [...mounts, 'test', '-d', probe], { timeout: 10_000 }, (err, _out, stderr) => {
-        if (!err) return resolve(undefined);
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return resolve('bubblewrap (bwrap) is not installed');
-        resolve(`bwrap does not work here: ${stderr.trim() || err.message}`);
+      execFile(command.file, command.args, { timeout: 10_000 }, (err, stdout, stderr) => {
+        if (!err && stdout.trim() === expected) return resolve(undefined);
+        resolve(explainFailure(String(stderr), err, stdout.trim(), expected));
       });
     });
+  }
+}
+
+function explainFailure(stderr: string, err: Error | null, got: string, expected: string): string {
+  const said = stderr.trim().split('\n').slice(-3).join('; ');
+  if (/bwrap.*No such file/.test(stderr)) return 'bubblewrap (bwrap) is not installed (apt-get install bubblewrap)';
+  if (/setpriv.*No such file/.test(stderr)) return 'setpriv (util-linux) is not installed, and the server runs as root';
+  if (/unrecognized option|invalid option/.test(stderr)) return 'env from GNU coreutils 8.31 or newer is needed (--ignore-signal)';
+  if (!err) return `the sandboxed process ran as uid ${got}, not ${expected}`;
+  return `bwrap does not work here: ${said || err.message}`;
+}
+
+/** A virtualenv and the Python installation its interpreter links to (pyvenv.cfg `home`). */
+function venvMounts(venvDir: string | undefined): NamespaceMount[] {
+  if (!venvDir) return [];
+  const mounts: NamespaceMount[] = [{ kind: 'ro', path: realpathSync(venvDir) }];
+  const home = /^home\s*=\s*(.+)$/m.exec(readFileOr(path.join(venvDir, 'pyvenv.cfg')))?.[1]?.trim();
+  const prefix = home ? realPathOr(path.dirname(home)) : undefined;
+  if (prefix && prefix !== '/') mounts.push({ kind: 'ro', path: prefix });
+  return mounts;
+}
+
+function mayEnter(st: Stats, who: ReplicaIdentity): boolean {
+  if (st.uid === who.uid) return (st.mode & 0o500) === 0o500;
+  if (st.gid === who.gid) return (st.mode & 0o050) === 0o050;
+  return (st.mode & 0o005) === 0o005;
+}
+
+/** A file shown read-only at its real path, when it exists. */
+function optionalFile(file: string | undefined): NamespaceMount[] {
+  const real = file ? realPathOr(file) : undefined;
+  return real ? [{ kind: 'ro', path: real }] : [];
+}
+
+/** Whether `program` names an executable file: as a path (from `cwd`), or found on `searchPath`. */
+export function findExecutable(program: string, cwd: string, searchPath: string | undefined): boolean {
+  if (!program) return false;
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : (searchPath ?? '').split(':').filter(Boolean).map((dir) => path.resolve(cwd, dir, program));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+function uniqueByPath(mounts: NamespaceMount[]): NamespaceMount[] {
+  const seen = new Set<string>();
+  return mounts.filter((m) => !seen.has(m.path) && seen.add(m.path));
+}
+
+function readFileOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function realPathOr(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
   }
 }
 
