@@ -90,7 +90,7 @@ describe('who may name a local source (x_gantry_source), over HTTPS', () => {
   it('refuses a config pointing at <datadir>/admin-key without echoing its content or a parse error', async () => {
     const adminKey = readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
     symlinkSync(path.join(dataDir, 'admin-key'), path.join(linked, 'jig.toml'));
-    const attempts = [
+    const attempts: Array<{ key: string; source: Record<string, string> }> = [
       { key: admin, source: { path: attacker, config: path.join(dataDir, 'admin-key') } },
       { key: admin, source: { path: attacker, config: path.relative(attacker, path.join(dataDir, 'admin-key')) } },
       { key: user, source: { path: allowed, config: '../../data/admin-key' } },

@@ -108,10 +108,13 @@ describe('a replica cannot reach the data directory, the server or another repli
     expect(/^NoNewPrivs:\s+1$/m.test(status)).toBe(true);
   });
 
-  it('sees the machine read-only and has its own writable HOME and /tmp', async () => {
-    expect(await ask('alpha', 'write', path.join(WORKER, 'planted.mjs'))).toEqual({ error: expect.stringMatching(/EROFS|EACCES/) });
+  it('sees the machine read-only and has its own writable HOME, /tmp and project layer', async () => {
+    expect(await ask('alpha', 'write', path.join(WORKER, 'server.mjs'))).toEqual({ error: expect.stringMatching(/EROFS|EACCES/) });
     expect(await ask('alpha', 'write', '/etc/gantry-planted')).toEqual({ error: expect.stringMatching(/EROFS|EACCES/) });
+    // A new file next to the project's goes to the replica's own layer: not the project, not the sibling.
+    expect(await ask('alpha', 'write', path.join(WORKER, 'planted.mjs'))).toEqual({ written: true });
     expect(existsSync(path.join(WORKER, 'planted.mjs'))).toBe(false);
+    expect(await ask('beta', 'read', path.join(WORKER, 'planted.mjs'))).toEqual({ error: 'ENOENT' });
     const env = (await callApi<Record<string, string>>(server, admin, 'GET', '/v1/deployment-request/alpha/env')).json;
     expect(await ask('alpha', 'write', `${env.HOME}/cache.bin`)).toEqual({ written: true });
     expect(await ask('alpha', 'write', '/tmp/scratch.bin')).toEqual({ written: true });

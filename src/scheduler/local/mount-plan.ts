@@ -11,7 +11,10 @@ import path from 'node:path';
  *   replica's own scratch directory is the only `rw` one);
  * - `hidden`: an empty tmpfs over a path (Gantry's data directory: no key, database or other replica's
  *   files can be reached), into which the `ro`/`rw` mounts under it are then bound;
- * - `scratch`: a private, world-writable tmpfs (`/tmp`).
+ * - `scratch`: a private, world-writable tmpfs (`/tmp`);
+ * - `layered`: the project directory as a container shows its image: a writable directory of the
+ *   replica's own (`scratch`), holding the project's entries bound read-only, so the replica can create
+ *   files next to them (Sprocket's `inputs/`) without changing the project or seeing another replica's.
  * A directory on the way to a mount is not bound whole: it is made in the namespace (`--dir`, on the
  * tmpfs) and its children are bound one by one. Mount points are thus made on tmpfs, never on the host,
  * and the mount's parents are ordinary directories (0755) even where the host's are private (`/root`).
@@ -32,14 +35,16 @@ export interface HostView {
   list(dir: string): HostEntry[] | undefined;
 }
 
-export type NamespaceMountKind = 'ro' | 'rw' | 'hidden' | 'scratch';
+export type NamespaceMountKind = 'ro' | 'rw' | 'hidden' | 'scratch' | 'layered';
 
 export interface NamespaceMount {
   kind: NamespaceMountKind;
   /** Where it appears in the namespace (absolute). */
   path: string;
-  /** The host path bound there (`ro`, `rw`). */
+  /** The host path bound there (`ro`, `rw`, `layered`). */
   hostPath?: string;
+  /** `layered`: the writable host directory under the read-only entries. */
+  scratch?: string;
 }
 
 /** A volume: a host directory shown read-only at a mount path. */
@@ -72,6 +77,19 @@ export function planNamespace(mounts: NamespaceMount[], host: HostView): string[
   for (const mount of shallowestFirst(mounts)) {
     assertMountPoint(mount, mounts, host);
     args.push(...parentDirs(mount.path, made), ...mountArgs(mount));
+    if (mount.kind === 'layered') args.push(...layeredEntries(mount, targets, host));
+  }
+  return args;
+}
+
+/** The project's own entries, read-only, on top of the replica's writable directory. */
+function layeredEntries(mount: NamespaceMount, targets: string[], host: HostView): string[] {
+  const args: string[] = [];
+  for (const entry of sortedEntries(host.list(mount.hostPath ?? mount.path))) {
+    const p = path.posix.join(mount.path, entry.name);
+    if (targets.some((t) => t === p || isUnder(t, p))) continue;
+    if (entry.kind === 'symlink') args.push('--symlink', entry.target ?? '', p);
+    else args.push(entry.kind === 'other' ? '--dev-bind' : '--ro-bind', path.posix.join(mount.hostPath ?? mount.path, entry.name), p);
   }
   return args;
 }
@@ -99,11 +117,18 @@ function parentDirs(p: string, made: Set<string>): string[] {
 function assertMountPoint(mount: NamespaceMount, mounts: NamespaceMount[], host: HostView): void {
   const enclosing = mounts.filter((o) => isUnder(mount.path, o.path)).sort((a, b) => depth(b.path) - depth(a.path))[0];
   if (!enclosing || enclosing.kind === 'hidden' || enclosing.kind === 'scratch') return;
+  if (enclosing.kind === 'layered' && !throughProjectEntry(enclosing, mount.path, host)) return;
   const hostPath = path.posix.join(enclosing.hostPath ?? enclosing.path, path.posix.relative(enclosing.path, mount.path));
   const exists = host.list(path.posix.dirname(hostPath))?.some((e) => e.name === path.posix.basename(hostPath));
   if (!exists) {
     throw new MountPlanError(`cannot mount at ${mount.path}: it is inside ${enclosing.path}, which is read-only, and does not exist there`);
   }
+}
+
+/** Whether `p` lies inside one of the project's own (read-only) entries, rather than in the writable layer. */
+function throughProjectEntry(project: NamespaceMount, p: string, host: HostView): boolean {
+  const [first, ...rest] = path.posix.relative(project.path, p).split('/');
+  return rest.length > 0 && (host.list(project.hostPath ?? project.path) ?? []).some((e) => e.name === first);
 }
 
 function mountArgs(mount: NamespaceMount): string[] {
@@ -116,6 +141,8 @@ function mountArgs(mount: NamespaceMount): string[] {
       return ['--tmpfs', mount.path];
     case 'scratch':
       return ['--perms', '1777', '--tmpfs', mount.path];
+    case 'layered':
+      return ['--bind', mount.scratch ?? mount.path, mount.path];
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, chownSync, constants, mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMountSpec } from '../scheduler.js';
 import { isUnder, MountPlanError, planNamespace, volumeMounts, type HostEntry, type HostView, type NamespaceMount } from './mount-plan.js';
@@ -9,8 +9,9 @@ import { replicaIdentity, shareWithGroup, type ReplicaIdentity } from './sandbox
 /**
  * Every local replica runs in its own bubblewrap (`bwrap`) sandbox (README, "Trust model"):
  * - a mount namespace (mount-plan.ts): the machine read-only, Gantry's data directory hidden, and only
- *   what the replica needs shown in it: its project, its virtualenv, the CA certificate, its volumes, and
- *   its own writable scratch directory (HOME); a private /tmp and /dev/shm;
+ *   what the replica needs shown in it: its project (read-only entries over a writable layer of its own,
+ *   `<replica dir>/work`, emptied at each start), its virtualenv, the CA certificate, its volumes, and its
+ *   own writable scratch directory (HOME, `<replica dir>/home`); a private /tmp and /dev/shm;
  * - its own PID and IPC namespaces: no other replica's or the server's processes, so no
  *   `/proc/<pid>/environ` to read;
  * - when the server runs as root, an unprivileged uid per deployment (sandbox-identity.ts), dropped with
@@ -90,6 +91,11 @@ export class Sandbox {
     return path.join(realpathSync(replicaDir), 'home');
   }
 
+  /** The replica's writable layer under its project directory's entries. */
+  private workOf(replicaDir: string): string {
+    return path.join(realpathSync(replicaDir), 'work');
+  }
+
   /**
    * Makes the replica's scratch directory and shares its inputs with it; returns the command to spawn.
    * A command that cannot be found fails here (LaunchError), as it would without the sandbox.
@@ -101,41 +107,35 @@ export class Sandbox {
     }
     const identity = this.identity(request.deploymentId);
     const home = this.homeOf(request.replicaDir);
+    const work = this.workOf(request.replicaDir);
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    // The writable layer over the project starts empty at every start, as a new container's does.
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { mode: 0o700 });
     if (identity) {
-      chownSync(home, identity.uid, identity.gid);
+      for (const dir of [home, work]) chownSync(dir, identity.uid, identity.gid);
       for (const dir of [request.venvDir, ...request.volumes.map((v) => v.hostPath)]) {
         if (dir) shareWithGroup(dir, identity.gid);
       }
     }
-    const mounts = this.mounts(request, home);
+    const mounts = this.mounts(request, home, work);
     return this.command(mounts, realpathSync(request.cwd), request.argv, identity);
   }
 
-  /**
-   * Checks, without starting anything, that the spec's mounts can be planned and that the replicas' uid
-   * can enter the project directory (apply-time validation). Throws MountPlanError saying what is wrong.
-   */
+  /** Checks, without starting anything, that the spec's mounts can be planned (apply-time validation). */
   assertPlannable(request: Omit<LaunchRequest, 'argv' | 'replicaDir' | 'searchPath'>): void {
-    this.mounts({ ...request, argv: [], replicaDir: this.options.dataDir, searchPath: undefined }, path.join(this.options.dataDir, 'replicas'));
-    const identity = this.identity(request.deploymentId);
-    const st = statSync(request.cwd);
-    if (identity && !mayEnter(st, identity)) {
-      throw new MountPlanError(
-        `replicas run as uid ${identity.uid} (group ${identity.gid}), which cannot read the project directory ` +
-          `${request.cwd} (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}); make it readable, e.g. chmod o+rx`,
-      );
-    }
+    const scratch = path.join(this.options.dataDir, 'replicas');
+    this.mounts({ ...request, argv: [], replicaDir: this.options.dataDir, searchPath: undefined }, scratch, scratch);
   }
 
-  private mounts(request: LaunchRequest, home: string): NamespaceMount[] {
+  private mounts(request: LaunchRequest, home: string, work: string): NamespaceMount[] {
     const dataDir = realpathSync(this.options.dataDir);
     const cwd = realpathSync(request.cwd);
     if (cwd === dataDir || isUnder(cwd, dataDir)) {
       throw new MountPlanError(`the project directory ${cwd} is inside Gantry's data directory, which replicas never see`);
     }
     const mounts: NamespaceMount[] = [
-      { kind: 'ro', path: cwd },
+      { kind: 'layered', path: cwd, hostPath: cwd, scratch: work },
       { kind: 'scratch', path: '/tmp' },
       { kind: 'hidden', path: dataDir },
       ...venvMounts(request.venvDir),
@@ -151,9 +151,11 @@ export class Sandbox {
     const drop = identity
       ? ['setpriv', `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--']
       : [];
+    // env also finds the command on PATH as the replica's user (setpriv's own lookup fails on a PATH
+    // entry that user may not enter, such as /root/.pyenv/shims).
     const restore = ['env', `--default-signal=${HELD_SIGNALS.join(',')}`];
     const hold = HELD_SIGNALS.map((s) => `--ignore-signal=${s}`);
-    return { file: 'env', args: [...hold, this.bwrapBin, ...namespace, '--', ...restore, ...drop, ...argv] };
+    return { file: 'env', args: [...hold, this.bwrapBin, ...namespace, '--', ...drop, ...restore, ...argv] };
   }
 
   /** Runs `id -u` through the whole chain, in a namespace like a replica's, and checks who it ran as. */
@@ -194,12 +196,6 @@ function venvMounts(venvDir: string | undefined): NamespaceMount[] {
   const prefix = home ? realPathOr(path.dirname(home)) : undefined;
   if (prefix && prefix !== '/') mounts.push({ kind: 'ro', path: prefix });
   return mounts;
-}
-
-function mayEnter(st: Stats, who: ReplicaIdentity): boolean {
-  if (st.uid === who.uid) return (st.mode & 0o500) === 0o500;
-  if (st.gid === who.gid) return (st.mode & 0o050) === 0o050;
-  return (st.mode & 0o005) === 0o005;
 }
 
 /** A file shown read-only at its real path, when it exists. */

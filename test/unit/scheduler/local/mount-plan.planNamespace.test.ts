@@ -70,6 +70,26 @@ describe('planNamespace', () => {
     ]);
   });
 
+  it("layers the project: its entries read-only over the replica's own writable directory, data directory hidden", () => {
+    const mounts: NamespaceMount[] = [
+      { kind: 'layered', path: '/srv/app', hostPath: '/srv/app', scratch: '/var/r-0/work' },
+      { kind: 'hidden', path: '/srv/app/.gantry' },
+      ...volumes([['/data/w', '/srv/app/weights']]),
+    ];
+    const plan = ops(planNamespace(mounts, host));
+    expect(plan.slice(plan.indexOf('--bind /var/r-0/work /srv/app'))).toEqual([
+      '--bind /var/r-0/work /srv/app',
+      '--ro-bind /srv/app/app.py /srv/app/app.py',
+      '--ro-bind /srv/app/data /srv/app/data',
+      '--dir /srv/app',
+      '--tmpfs /srv/app/.gantry',
+      '--ro-bind /data/w /srv/app/weights',
+    ]);
+    // Inside one of the project's own (read-only) entries, the mount point must exist there.
+    const deep: NamespaceMount[] = [mounts[0]!, ...volumes([['/data/w', '/srv/app/data/missing']])];
+    expect(() => planNamespace(deep, host)).toThrow(/which is read-only/);
+  });
+
   it('follows a host symlink on the way to a volume mount path', () => {
     const plan = ops(planNamespace(volumes([['/data/m/0', '/lib/models']]), host));
     expect(plan).toContain('--ro-bind /data/m/0 /usr/lib/models');
