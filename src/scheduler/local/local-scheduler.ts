@@ -67,6 +67,7 @@ export class LocalScheduler implements Scheduler {
     this.options = resolveOptions(options);
     const { dataDir, pythonBin, pipIndexUrl, extraPythonPackages: extraPackages, baseEnv } = this.options;
     const files = new StateFiles(dataDir, { sealKey: this.options.sealKey, logger: this.options.logger });
+    const sandbox = new Sandbox({ mode: this.options.sandbox, dataDir, caFile: this.options.caFile, uids: this.options.sandboxUids });
     this.ctx = {
       options: this.options,
       logger: this.options.logger,
@@ -81,8 +82,9 @@ export class LocalScheduler implements Scheduler {
         extraPackages,
         sprocketPackage: this.options.sprocketPackage,
         baseEnv,
+        sandbox: sandbox.enabled ? sandbox : undefined,
       }),
-      sandbox: new Sandbox({ mode: this.options.sandbox, dataDir, caFile: this.options.caFile, uids: this.options.sandboxUids }),
+      sandbox,
       reportExit: (exit) => this.reportExit(exit),
     };
   }

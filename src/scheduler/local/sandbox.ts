@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, chownSync, constants, lchownSync, lstatSync, mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMountSpec } from '../scheduler.js';
 import { isUnder, MountPlanError, planNamespace, volumeMounts, type HostEntry, type HostView, type NamespaceMount } from './mount-plan.js';
@@ -54,6 +54,13 @@ export interface LaunchRequest {
   replicaDir: string;
   /** The replica's PATH, to find its command before starting anything. */
   searchPath: string | undefined;
+}
+
+/** What a virtualenv build step may reach besides the read-only machine. */
+export interface BuildAccess {
+  writable: string[];
+  /** Files or directories shown read-only even where the sandbox hides them (a wheel under /tmp). */
+  readable: string[];
 }
 
 const HELD_SIGNALS = ['TERM', 'INT', 'HUP'];
@@ -148,14 +155,35 @@ export class Sandbox {
 
   private command(mounts: NamespaceMount[], cwd: string, argv: string[], identity: ReplicaIdentity | undefined): WrappedCommand {
     const namespace = ['--unshare-pid', '--unshare-ipc', ...planNamespace(mounts, hostView), '--chdir', cwd];
-    const drop = identity
-      ? ['setpriv', `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--']
-      : [];
+    const drop = identity ? dropArgs(identity) : [];
     // env also finds the command on PATH as the replica's user (setpriv's own lookup fails on a PATH
     // entry that user may not enter, such as /root/.pyenv/shims).
     const restore = ['env', `--default-signal=${HELD_SIGNALS.join(',')}`];
     const hold = HELD_SIGNALS.map((s) => `--ignore-signal=${s}`);
     return { file: 'env', args: [...hold, this.bwrapBin, ...namespace, '--', ...drop, ...restore, ...argv] };
+  }
+
+  /**
+   * Wraps a virtualenv build step (`python -m venv`, `pip install`): in a sandbox like a replica's (data
+   * directory hidden, machine read-only), as the replicas' group's own uid when the server is root, so a
+   * package's build code runs with no more power than the replica will. `writable` trees are made the
+   * builder's.
+   */
+  wrapBuild(argv: string[], access: BuildAccess): WrappedCommand {
+    const builder = this.root ? { uid: this.uids[0], gid: this.uids[0] } : undefined;
+    for (const dir of access.writable) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      if (builder) chownTree(dir, builder);
+    }
+    const mounts: NamespaceMount[] = [
+      { kind: 'scratch', path: '/tmp' },
+      { kind: 'hidden', path: realpathSync(this.options.dataDir) },
+      ...access.writable.map((dir) => ({ kind: 'rw' as const, path: realpathSync(dir) })),
+      ...access.readable.flatMap((file) => optionalFile(file)),
+    ];
+    const namespace = ['--unshare-pid', '--unshare-ipc', '--die-with-parent', ...planNamespace(uniqueByPath(mounts), hostView), '--chdir', '/tmp'];
+    const drop = builder ? dropArgs(builder) : [];
+    return { file: this.bwrapBin, args: [...namespace, '--', ...drop, 'env', ...argv] };
   }
 
   /** Runs `id -u` through the whole chain, in a namespace like a replica's, and checks who it ran as. */
@@ -196,6 +224,21 @@ function venvMounts(venvDir: string | undefined): NamespaceMount[] {
   const prefix = home ? realPathOr(path.dirname(home)) : undefined;
   if (prefix && prefix !== '/') mounts.push({ kind: 'ro', path: prefix });
   return mounts;
+}
+
+function chownTree(root: string, who: ReplicaIdentity): void {
+  chownSync(root, who.uid, who.gid);
+  if (!lstatSync(root).isDirectory()) return;
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const p = path.join(root, entry.name);
+    if (entry.isDirectory()) chownTree(p, who);
+    else lchownSync(p, who.uid, who.gid);
+  }
+}
+
+/** setpriv to `who`, for good: no supplementary groups, no capabilities, no way to gain privileges. */
+function dropArgs(who: ReplicaIdentity): string[] {
+  return ['setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
 }
 
 /** A file shown read-only at its real path, when it exists. */
