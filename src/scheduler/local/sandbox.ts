@@ -113,20 +113,25 @@ export class Sandbox {
       throw new LaunchError(`cannot run ${program}: spawn ${program} ENOENT (not found in the project directory or on PATH)`);
     }
     const identity = this.identity(request.deploymentId);
-    const home = this.homeOf(request.replicaDir);
-    const work = this.workOf(request.replicaDir);
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    // The writable layer over the project starts empty at every start, as a new container's does.
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { mode: 0o700 });
+    const { home, work } = this.makeScratch(request.replicaDir, identity);
     if (identity) {
-      for (const dir of [home, work]) chownSync(dir, identity.uid, identity.gid);
       for (const dir of [request.venvDir, ...request.volumes.map((v) => v.hostPath)]) {
         if (dir) shareWithGroup(dir, identity.gid);
       }
     }
     const mounts = this.mounts(request, home, work);
     return this.command(mounts, realpathSync(request.cwd), request.argv, identity);
+  }
+
+  /** The replica's HOME (kept across restarts) and project layer (emptied at every start, as a new container's). */
+  private makeScratch(replicaDir: string, owner: ReplicaIdentity | undefined): { home: string; work: string } {
+    const home = this.homeOf(replicaDir);
+    const work = this.workOf(replicaDir);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { mode: 0o700 });
+    if (owner) for (const dir of [home, work]) chownSync(dir, owner.uid, owner.gid);
+    return { home, work };
   }
 
   /** Checks, without starting anything, that the spec's mounts can be planned (apply-time validation). */
