@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -128,6 +128,31 @@ describe('a replica cannot reach the data directory, the server or another repli
     const body = { name: 'by-worker', image: 'local/w', gpu_type: 'none', x_gantry_source: { path: WORKER } };
     const refused = await callApi<{ error: { code: string } }>(server, token, 'POST', '/v1/deployments', body);
     expect(refused.status).toBe(403);
+  });
+
+  it("never runs a program the deployment's environment points at (PATH, LD_PRELOAD) as the server's user", async () => {
+    const trap = mkdtempSync(path.join(tmpdir(), 'gantry-sec-trap-'));
+    chmodSync(trap, 0o777);
+    for (const name of ['env', 'bwrap', 'setpriv', 'sh', 'cat']) {
+      writeFileSync(path.join(trap, name), `#!/bin/sh\nid -u >> ${trap}/ran-${name}\nexit 1\n`, { mode: 0o755 });
+    }
+    const created = await callApi(server, admin, 'POST', '/v1/deployments', {
+      name: 'gamma',
+      image: 'local/gamma',
+      gpu_type: 'none',
+      health_check_path: '',
+      environment_variables: [
+        { name: 'PATH', value: `${trap}:/usr/bin:/bin` },
+        { name: 'LD_PRELOAD', value: path.join(trap, 'no-such.so') },
+      ],
+      x_gantry_source: { path: WORKER, cmd: `${process.execPath} server.mjs gamma-marker` },
+    });
+    expect(created.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const runs = readdirSync(trap).filter((f) => f.startsWith('ran-'));
+    const uids = runs.flatMap((f) => readFileSync(path.join(trap, f), 'utf8').trim().split('\n'));
+    expect({ runs, uids: uids.filter((u) => u === '0') }).toEqual({ runs, uids: [] });
+    expect((await callApi(server, admin, 'DELETE', '/v1/deployments/gamma')).status).toBe(200);
   });
 
   it('still logs, and is stopped with its whole sandbox on delete', async () => {

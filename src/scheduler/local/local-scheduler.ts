@@ -67,7 +67,8 @@ export class LocalScheduler implements Scheduler {
     this.options = resolveOptions(options);
     const { dataDir, pythonBin, pipIndexUrl, extraPythonPackages: extraPackages, baseEnv } = this.options;
     const files = new StateFiles(dataDir, { sealKey: this.options.sealKey, logger: this.options.logger });
-    const sandbox = new Sandbox({ mode: this.options.sandbox, dataDir, caFile: this.options.caFile, uids: this.options.sandboxUids });
+    const { caFile, sandboxUids: uids } = this.options;
+    const sandbox = new Sandbox({ mode: this.options.sandbox, dataDir, caFile, uids, path: baseEnv.PATH });
     this.ctx = {
       options: this.options,
       logger: this.options.logger,

@@ -192,9 +192,9 @@ export class Replica {
     const env = buildReplicaEnv({ ...options, base: options.baseEnv, spec: this.spec, token, port, gpus, venvDir, markerDir, home });
     const { deploymentId } = this.spec;
     const command = sandbox.enabled
-      ? sandbox.prepare({ deploymentId, argv, cwd: source.path, volumes, venvDir, replicaDir, searchPath: env.PATH })
-      : { file: argv[0]!, args: argv.slice(1) };
-    const handle = await launchProcess({ ...command, cwd: source.path, env, logPath: this.logPath() });
+      ? sandbox.prepare({ deploymentId, argv, cwd: source.path, volumes, venvDir, replicaDir, env })
+      : { file: argv[0]!, args: argv.slice(1), env };
+    const handle = await launchProcess({ ...command, cwd: source.path, logPath: this.logPath() });
     if (this.volumePreload) {
       this.volumePreload = { ...this.volumePreload, status: 'Completed', completedAt: this.now() };
     }

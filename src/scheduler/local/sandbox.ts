@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, chownSync, constants, lchownSync, lstatSync, mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, chownSync, constants, lchownSync, lstatSync, mkdirSync, rmSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMountSpec } from '../scheduler.js';
 import { isUnder, MountPlanError, planNamespace, volumeMounts, type HostEntry, type HostView, type NamespaceMount } from './mount-plan.js';
@@ -35,12 +35,21 @@ export interface SandboxOptions {
   uids?: readonly [number, number];
   /** Whether the server runs as root (default: from process.getuid()). */
   root?: boolean;
+  /** The server's own PATH, the only variable the sandbox's privileged steps see (default: system dirs). */
+  path?: string | undefined;
   bwrapBin?: string;
 }
 
 export interface WrappedCommand {
   file: string;
   args: string[];
+}
+
+/** A replica's sandboxed command: run with `env` (the server's PATH only), with `stdinFile` as its input. */
+export interface SandboxedCommand extends WrappedCommand {
+  env: Record<string, string>;
+  /** The replica's environment as a shell script, read inside the sandbox after the uid is dropped. */
+  stdinFile: string;
 }
 
 export interface LaunchRequest {
@@ -52,8 +61,8 @@ export interface LaunchRequest {
   venvDir: string | undefined;
   /** `<dataDir>/replicas/<id>`: the replica's scratch directory is made in it. */
   replicaDir: string;
-  /** The replica's PATH, to find its command before starting anything. */
-  searchPath: string | undefined;
+  /** The replica's environment. It never reaches a process that runs as the server's user (see prepare). */
+  env: Record<string, string>;
 }
 
 /** What a virtualenv build step may reach besides the read-only machine. */
@@ -64,6 +73,17 @@ export interface BuildAccess {
 }
 
 const HELD_SIGNALS = ['TERM', 'INT', 'HUP'];
+
+/** Reads the environment script from stdin, then runs the command with stdin closed to /dev/null. */
+const APPLY_ENV = ['sh', '-c', 'eval "$(cat)" && exec "$@" </dev/null', 'sh'];
+
+/** `export NAME='value'` lines; names that a shell could not export are left out. */
+export function envScript(env: Record<string, string>): string {
+  return Object.entries(env)
+    .filter(([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map(([name, value]) => `export ${name}='${value.replaceAll("'", "'\\''")}'\n`)
+    .join('');
+}
 
 export class Sandbox {
   private selfTest: Promise<string | undefined> | undefined;
@@ -106,10 +126,14 @@ export class Sandbox {
   /**
    * Makes the replica's scratch directory and shares its inputs with it; returns the command to spawn.
    * A command that cannot be found fails here (LaunchError), as it would without the sandbox.
+   *
+   * The deployment's environment is the caller's to choose (PATH, LD_PRELOAD…), so it must not reach
+   * env, bwrap and setpriv, which run as the server's user: they get the server's PATH only, and the
+   * environment travels as a script on stdin, applied by a shell after the uid is dropped.
    */
-  prepare(request: LaunchRequest): WrappedCommand {
+  prepare(request: LaunchRequest): SandboxedCommand {
     const program = request.argv[0] ?? '';
-    if (!findExecutable(program, request.cwd, request.searchPath)) {
+    if (!findExecutable(program, request.cwd, request.env.PATH)) {
       throw new LaunchError(`cannot run ${program}: spawn ${program} ENOENT (not found in the project directory or on PATH)`);
     }
     const identity = this.identity(request.deploymentId);
@@ -120,7 +144,15 @@ export class Sandbox {
       }
     }
     const mounts = this.mounts(request, home, work);
-    return this.command(mounts, realpathSync(request.cwd), request.argv, identity);
+    const stdinFile = path.join(realpathSync(request.replicaDir), 'launch.env');
+    writeFileSync(stdinFile, envScript(request.env), { mode: 0o600 });
+    const command = this.command(mounts, realpathSync(request.cwd), [...APPLY_ENV, ...request.argv], identity);
+    return { ...command, env: this.privilegedEnv(), stdinFile };
+  }
+
+  /** The environment of the steps that run as the server's user. */
+  private privilegedEnv(): Record<string, string> {
+    return { PATH: this.options.path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
   }
 
   /** The replica's HOME (kept across restarts) and project layer (emptied at every start, as a new container's). */
@@ -135,9 +167,9 @@ export class Sandbox {
   }
 
   /** Checks, without starting anything, that the spec's mounts can be planned (apply-time validation). */
-  assertPlannable(request: Omit<LaunchRequest, 'argv' | 'replicaDir' | 'searchPath'>): void {
+  assertPlannable(request: Omit<LaunchRequest, 'argv' | 'replicaDir' | 'env'>): void {
     const scratch = path.join(this.options.dataDir, 'replicas');
-    this.mounts({ ...request, argv: [], replicaDir: this.options.dataDir, searchPath: undefined }, scratch, scratch);
+    this.mounts({ ...request, argv: [], replicaDir: this.options.dataDir, env: {} }, scratch, scratch);
   }
 
   private mounts(request: LaunchRequest, home: string, work: string): NamespaceMount[] {
