@@ -2,6 +2,7 @@ import { appError } from '../shared/errors.js';
 import type { QueueState } from './queue-state.js';
 import { releaseIfReplicaGone } from './replicas.js';
 import { expireLeases, sweepRetention } from './sweeps.js';
+import { apply } from './transition.js';
 import type { JobRecord } from './types.js';
 import { notLeader } from './write-batcher.js';
 
@@ -86,11 +87,9 @@ export class QueueLifecycle {
 /** Puts a stored job back in memory: pending into its heap, running into `running`; replica-bound claims to check. */
 function restore(state: QueueState, record: JobRecord, stale: JobRecord[]): void {
   state.seq = Math.max(state.seq, record.seq);
-  const q = state.queueOf(record.deployment_id);
-  if (record.status === 'pending') q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-  if (record.status !== 'running') return;
-  q.running.set(record.request_id, record);
-  if (record.claim?.replica_id) stale.push(record);
+  if (record.status !== 'pending' && record.status !== 'running') return;
+  apply(state, state.queueOf(record.deployment_id), record);
+  if (record.status === 'running' && record.claim?.replica_id) stale.push(record);
 }
 
 /** Answers every waiting long poll with no job. */

@@ -3,13 +3,15 @@ import { appError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { TxnOp } from '../state/state-store.js';
 import { cancelJob, clearPending } from './cancellation.js';
-import { applyClaim, emitClaimed, markClaimed, requeue } from './claims.js';
+import { releaseClaim } from './claims.js';
 import type { DeploymentQueue, Waiter } from './deployment-queue.js';
 import { QueueEvents } from './events.js';
 import { QueueLifecycle } from './lifecycle.js';
 import { QueueState, type JobQueueDeps } from './queue-state.js';
 import { drainReplicas, releaseReplicaClaims } from './replicas.js';
 import * as sweeps from './sweeps.js';
+import { claim, commit, emitClaimed, handOut } from './transition.js';
+import { claimed, finished, renewed, type Outcome } from './transitions.js';
 import { TERMINAL, type Claimant, type JobRecord, type JobView, type JsonObject } from './types.js';
 
 export type { JobQueueDeps, QueueSettings } from './queue-state.js';
@@ -84,34 +86,31 @@ export class JobQueue {
     const ref = await this.deps.store.offload(record, 'payload', input.payload);
     if (ref) record.payload_ref = ref;
     else record.payload = input.payload;
-    await this.persistSubmitted(record);
+    const written = await this.persistSubmitted(record);
     this.events.emit('job:submitted', { deploymentId: record.deployment_id, requestId: record.request_id });
-    return record;
+    return written;
   }
 
   /**
    * Writes a new job once. When a worker is already waiting, the job is written as claimed by it, so the
    * hand-off costs no second durable write (dispatch latency is one commit, not two).
    */
-  private async persistSubmitted(record: JobRecord): Promise<void> {
+  private async persistSubmitted(record: JobRecord): Promise<JobRecord> {
     const q = this.state.queueOf(record.deployment_id);
     const waiter = q.nextWaiter();
-    if (waiter) {
-      waiter.reserve();
-      applyClaim(this.state, q, record, waiter);
-    }
+    waiter?.reserve();
+    const next = waiter ? claimed(record, waiter, this.deps.clock.now()) : record;
     try {
-      await this.deps.store.save(record);
+      await commit(this.state, q, next, waiter !== undefined);
     } catch (err) {
-      if (waiter) {
-        q.running.delete(record.request_id);
-        waiter.resolve(undefined);
-      }
+      waiter?.resolve(undefined);
       throw err;
     }
-    if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    emitClaimed(this.state, q, record);
-    waiter.resolve(record);
+    if (waiter) {
+      emitClaimed(this.state, q, next);
+      waiter.resolve(next);
+    }
+    return next;
   }
 
   async view(deploymentId: string, requestId: string): Promise<JobView | undefined> {
@@ -131,13 +130,13 @@ export class JobQueue {
     options: { running?: boolean } = {},
   ): Promise<{ canceled: true } | { canceled: false; status: string }> {
     this.lifecycle.assertReady();
-    return cancelJob(this.state, deploymentId, requestId, options);
+    return cancelJob(this.state, this.state.queueOf(deploymentId), requestId, options);
   }
 
   /** Cancels every pending job (compat.md §8.5). */
   async clear(deploymentId: string): Promise<number> {
     this.lifecycle.assertReady();
-    return clearPending(this.state, deploymentId);
+    return clearPending(this.state, this.state.queueOf(deploymentId));
   }
 
   metrics(deploymentId: string): { messages_waiting: number; messages_running: number; total_jobs: number } {
@@ -153,29 +152,39 @@ export class JobQueue {
     this.lifecycle.assertReady();
     const q = this.state.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
-    // A draining replica (about to be stopped by a scale-down) waits without being handed anything.
-    const next = q.isDraining(input.claimant) ? undefined : q.pending.pop();
-    const record = next ? await this.claim(q, next.id, input) : await this.wait(q, input);
+    const record = (await this.claimPending(q, input)) ?? (await this.wait(q, input));
     return record && { record, payload: await this.deps.store.payloadOf(record) };
   }
 
+  /** The first pending job still pending when claimed; a draining replica (a scale-down stops it soon) gets none. */
+  private async claimPending(q: DeploymentQueue, input: RetrieveInput): Promise<JobRecord | undefined> {
+    if (q.isDraining(input.claimant)) return undefined;
+    for (let entry = q.pending.pop(); entry; entry = q.pending.pop()) {
+      const record = await claim(this.state, q, entry, input);
+      if (record) return record;
+    }
+    return undefined;
+  }
+
   /** A claim whose answer never reached the worker: back to the queue, no retry counted. */
-  async release(deploymentId: string, requestId: string): Promise<void> {
-    const record = this.state.queueOf(deploymentId).running.get(requestId);
-    if (record) await requeue(this.state, record, undefined);
+  async release(deploymentId: string, requestId: string, claimant: Claimant): Promise<void> {
+    await releaseClaim(this.state, this.state.queueOf(deploymentId), requestId, claimant.key);
   }
 
   async update(input: StatusUpdate): Promise<'applied' | 'repeated'> {
     this.lifecycle.assertReady();
     const q = this.state.queueOf(input.deploymentId);
-    const record = q.running.get(input.requestId);
-    if (!record) return this.updateOfNotRunning(input);
-    if (!record.claim || holderOf(record.claim.claimant) !== holderOf(input.claimant.key)) {
-      throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is claimed by another worker`, { param: 'request_id' });
-    }
-    if (input.info) record.info = { ...record.info, ...input.info };
-    if (input.status === 'running') return this.renew(record);
-    return this.finishRunning(q, record, input);
+    return q.exclusive(input.requestId, async () => {
+      const record = q.running.get(input.requestId);
+      if (!record) return this.updateOfNotRunning(input);
+      if (!record.claim || holderOf(record.claim.claimant) !== holderOf(input.claimant.key)) {
+        throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is claimed by another worker`, { param: 'request_id' });
+      }
+      const now = this.deps.clock.now();
+      if (input.status === 'running') await commit(this.state, q, renewed(record, input.info, now));
+      else await this.finishRunning(q, record, input, now);
+      return 'applied';
+    });
   }
 
   /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
@@ -276,50 +285,24 @@ export class JobQueue {
       };
       input.signal.addEventListener('abort', abort, { once: true });
       q.waiters.push(waiter);
+      handOut(this.state, q); // a job that became pending while this poll got here
     });
   }
 
-  private async claim(q: DeploymentQueue, requestId: string, input: RetrieveInput): Promise<JobRecord> {
-    q.claiming.set(requestId, input.claimant.replicaId);
-    const record = await this.deps.store.load(q.deploymentId, requestId);
-    if (!record) throw new Error(`pending job ${requestId} has no record`);
-    return markClaimed(this.state, q, record, input);
+  private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate, now: number): Promise<void> {
+    const outcome = input.status === 'done' ? await this.outputsOf(record, input.payload ?? {}) : {};
+    const next = finished(record, { status: input.status === 'done' ? 'done' : 'failed', info: input.info, ...outcome }, now);
+    await commit(this.state, q, next);
+    const ranMs = now - Date.parse(record.claimed_at ?? record.created_at);
+    this.events.emit('job:finished', { deploymentId: q.deploymentId, requestId: record.request_id, status: next.status, ranMs });
   }
 
-  private async renew(record: JobRecord): Promise<'applied'> {
-    const claim = record.claim!;
-    if (claim.lease_seconds !== undefined) claim.lease_until = this.deps.clock.now() + claim.lease_seconds * 1000;
-    await this.deps.store.save(record);
-    return 'applied';
-  }
-
-  private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate): Promise<'applied'> {
-    const now = this.deps.clock.now();
-    q.running.delete(record.request_id);
-    record.status = input.status === 'done' ? 'done' : 'failed';
-    record.done_at = isoTime(now);
-    delete record.claim;
-    if (input.status === 'done') await this.setOutputs(record, input.payload ?? {});
-    await this.deps.store.save(record);
-    this.events.emit('job:finished', {
-      deploymentId: q.deploymentId,
-      requestId: record.request_id,
-      status: record.status,
-      ranMs: now - Date.parse(record.claimed_at ?? record.created_at),
-    });
-    return 'applied';
-  }
-
-  private async setOutputs(record: JobRecord, outputs: JsonObject): Promise<void> {
+  /** Outputs as kept: inline, in the BlobStore (written first), or refused as over the limit. */
+  private async outputsOf(record: JobRecord, outputs: JsonObject): Promise<Pick<Outcome, 'outputs' | 'outputsRef' | 'error'>> {
     const size = Buffer.byteLength(JSON.stringify(outputs));
-    if (size > this.deps.settings.maxOutputBytes) {
-      record.status = 'failed';
-      record.info = { ...record.info, error: `outputs are ${size} bytes, over the limit of ${this.deps.settings.maxOutputBytes}` };
-      return;
-    }
+    if (size > this.deps.settings.maxOutputBytes) return { error: `outputs are ${size} bytes, over the limit of ${this.deps.settings.maxOutputBytes}` };
     const ref = await this.deps.store.offload(record, 'outputs', outputs);
-    if (ref) record.outputs_ref = ref;
-    else record.outputs = outputs;
+    return ref ? { outputsRef: ref } : { outputs };
   }
 
   /** An update for a job this leader does not hold as running: idempotent repeats, else a clear refusal. */

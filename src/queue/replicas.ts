@@ -1,4 +1,4 @@
-import { loseClaim } from './claims.js';
+import { loseClaimOrRetry } from './claims.js';
 import type { QueueState } from './queue-state.js';
 import type { JobRecord } from './types.js';
 
@@ -23,14 +23,20 @@ export function drainReplicas(state: QueueState, deploymentId: string, replicaId
 
 /** Loses every claim a replica holds (its process ended); returns how many. */
 export async function releaseReplicaClaims(state: QueueState, deploymentId: string, replicaId: string, reason: string): Promise<number> {
-  const held = [...state.queueOf(deploymentId).running.values()].filter((r) => r.claim?.replica_id === replicaId);
-  for (const record of held) await loseClaim(state, record, `replica ${replicaId} ${reason}`);
-  return held.length;
+  const q = state.queueOf(deploymentId);
+  const held = [...q.running.values()].filter((r) => r.claim?.replica_id === replicaId);
+  let count = 0;
+  for (const record of held) {
+    const check = (current: JobRecord) => (current.claim?.replica_id === replicaId ? `replica ${replicaId} ${reason}` : undefined);
+    if (await loseClaimOrRetry(state, q, record.request_id, check)) count++;
+  }
+  return count;
 }
 
 /** After a restart, a replica-bound claim stays only while its replica still runs. */
 export async function releaseIfReplicaGone(state: QueueState, record: JobRecord): Promise<void> {
   const replicaId = record.claim!.replica_id!;
   const alive = (await state.deps.isReplicaAlive?.(record.deployment_id, replicaId)) ?? true;
-  if (!alive) await loseClaim(state, record, `replica ${replicaId} is gone (found after a restart)`);
+  const q = state.queueOf(record.deployment_id);
+  if (!alive) await loseClaimOrRetry(state, q, record.request_id, () => `replica ${replicaId} is gone (found after a restart)`);
 }

@@ -31,9 +31,10 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     assertDeploymentAccess(request.principal, deployment.id);
     const gone = new AbortController();
     request.raw.once('close', () => gone.abort());
+    const claimant = claimantOf(request.principal!, query.hostname);
     const claimed = await queue.retrieve({
       deploymentId: deployment.id,
-      claimant: claimantOf(request.principal!, query.hostname),
+      claimant,
       waitMs: waitOf(query.timeout),
       claimTimeoutSeconds: query.claim_timeout,
       defaultLeaseSeconds: deployment.termination_grace_period_seconds || 300,
@@ -42,7 +43,7 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     });
     if (!claimed) return { data: null };
     if (request.raw.destroyed) {
-      await queue.release(deployment.id, claimed.record.request_id);
+      await queue.release(deployment.id, claimed.record.request_id, claimant);
       return { data: null };
     }
     const { record, payload } = claimed;
