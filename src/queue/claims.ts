@@ -15,16 +15,19 @@ export type LossCheck = (current: JobRecord) => string | undefined;
 
 /** Loses a running job's claim if `check`, asked once the job's earlier transitions ended, says why. */
 export function loseClaim(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
-  return q.exclusive(requestId, async () => {
-    const current = q.running.get(requestId);
-    const reason = current && check(current);
-    if (!current || !reason) return false;
-    const next = lost(current, reason, state.deps.clock.now());
-    await commit(state, q, next);
-    state.events.emit('lease:expired', { deploymentId: q.deploymentId, requestId, reason });
-    state.deps.logger.warn({ requestId, reason, status: next.status }, 'claim lost');
-    return true;
-  });
+  return q.exclusive(requestId, () => loseHeldClaim(state, q, requestId, check));
+}
+
+/** `loseClaim` for a caller already inside the job's `exclusive()`. */
+export async function loseHeldClaim(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
+  const current = q.running.get(requestId);
+  const reason = current && check(current);
+  if (!current || !reason) return false;
+  const next = lost(current, reason, state.deps.clock.now());
+  await commit(state, q, next);
+  state.events.emit('lease:expired', { deploymentId: q.deploymentId, requestId, reason });
+  state.deps.logger.warn({ requestId, reason, status: next.status }, 'claim lost');
+  return true;
 }
 
 /**
@@ -32,13 +35,14 @@ export function loseClaim(state: QueueState, q: DeploymentQueue, requestId: stri
  * sweep writes it again, and the caller goes on (a replica's exit, the rebuild's check of its replicas).
  */
 export async function loseClaimOrRetry(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
+  const judged = q.running.get(requestId);
+  const reason = judged && check(judged);
   try {
     return await loseClaim(state, q, requestId, check);
   } catch (err) {
     const current = q.running.get(requestId);
     const deadline = q.deadlines.get(requestId);
-    const reason = current && check(current);
-    if (deadline && reason) deadline.lost = reason;
+    if (reason && deadline && current?.claimed_at === judged.claimed_at) deadline.lost = reason;
     state.deps.logger.error({ err, requestId }, 'writing a lost claim failed; the lease sweep tries again');
     return false;
   }

@@ -1,5 +1,4 @@
 import { isoTime } from '../shared/clock.js';
-import { appError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { TxnOp } from '../state/state-store.js';
 import { cancelJob, clearPending } from './cancellation.js';
@@ -10,11 +9,14 @@ import { QueueLifecycle } from './lifecycle.js';
 import { QueueState, type JobQueueDeps } from './queue-state.js';
 import { drainReplicas, releaseReplicaClaims } from './replicas.js';
 import * as sweeps from './sweeps.js';
+import { liveIncarnations } from './incarnations.js';
+import { applyUpdate, type StatusUpdate } from './status-updates.js';
 import { claim, commit, emitClaimed, handOut } from './transition.js';
-import { claimed, finished, renewed, type Outcome } from './transitions.js';
-import { TERMINAL, type Claimant, type JobRecord, type JobView, type JsonObject } from './types.js';
+import { claimed } from './transitions.js';
+import type { Claimant, JobRecord, JobView, JsonObject } from './types.js';
 
 export type { JobQueueDeps, QueueSettings } from './queue-state.js';
+export type { StatusUpdate } from './status-updates.js';
 
 export interface SubmitInput {
   deploymentId: string;
@@ -38,21 +40,15 @@ export interface RetrieveInput {
   signal: AbortSignal;
 }
 
-export interface StatusUpdate {
-  deploymentId: string;
-  requestId: string;
-  claimant: Claimant;
-  status: 'running' | 'done' | 'failed';
-  payload: JsonObject | undefined;
-  info: JsonObject | undefined;
-}
 /**
  * The queue, in-process on the leader. Every change is durable in the store before the caller hears of
  * it; the in-memory structures decide who gets what and are rebuilt from the store by `start()`.
  *
  * This class is the queue's API and the path of a job (submit, hand-out, status updates). Its parts,
- * each given the shared `QueueState`, live beside it: `claims.ts` (claims made and lost),
- * `cancellation.ts`, `replicas.ts` (drain, replicas that ended), `lifecycle.ts` (rebuild, step-down,
+ * each given the shared `QueueState`, live beside it: `transitions.ts` (each transition as a pure
+ * function), `transition.ts` (durable first, then memory; claims), `claims.ts` (claims lost and
+ * released), `status-updates.ts`, `cancellation.ts`, `replicas.ts` (drain, replicas that ended),
+ * `incarnations.ts` (claims bound to a replica's incarnation), `lifecycle.ts` (rebuild, step-down,
  * sweeps) and `sweeps.ts` (lease expiry, retention).
  */
 export class JobQueue {
@@ -152,7 +148,9 @@ export class JobQueue {
     this.lifecycle.assertReady();
     const q = this.state.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
-    const record = (await this.claimPending(q, input)) ?? (await this.wait(q, input));
+    const claimant = await this.withIncarnation(input.deploymentId, input.claimant);
+    const asking = { ...input, claimant };
+    const record = (await this.claimPending(q, asking)) ?? (await this.wait(q, asking));
     return record && { record, payload: await this.deps.store.payloadOf(record) };
   }
 
@@ -166,25 +164,22 @@ export class JobQueue {
     return undefined;
   }
 
+  /** A replica's claimant with the incarnation that runs now: its claims are bound to it. */
+  private async withIncarnation(deploymentId: string, claimant: Claimant): Promise<Claimant> {
+    if (!claimant.replicaId) return claimant;
+    const incarnation = (await liveIncarnations(this.state, deploymentId))?.get(claimant.replicaId);
+    return incarnation ? { ...claimant, incarnation } : claimant;
+  }
+
   /** A claim whose answer never reached the worker: back to the queue, no retry counted. */
   async release(deploymentId: string, requestId: string, claimant: Claimant): Promise<void> {
     await releaseClaim(this.state, this.state.queueOf(deploymentId), requestId, claimant.key);
   }
 
+  /** A worker's status update (compat.md §3.5): `running` renews, `done`/`failed` finish (status-updates.ts). */
   async update(input: StatusUpdate): Promise<'applied' | 'repeated'> {
     this.lifecycle.assertReady();
-    const q = this.state.queueOf(input.deploymentId);
-    return q.exclusive(input.requestId, async () => {
-      const record = q.running.get(input.requestId);
-      if (!record) return this.updateOfNotRunning(input);
-      if (!record.claim || holderOf(record.claim.claimant) !== holderOf(input.claimant.key)) {
-        throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is claimed by another worker`, { param: 'request_id' });
-      }
-      const now = this.deps.clock.now();
-      if (input.status === 'running') await commit(this.state, q, renewed(record, input.info, now));
-      else await this.finishRunning(q, record, input, now);
-      return 'applied';
-    });
+    return applyUpdate(this.state, input);
   }
 
   /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
@@ -289,34 +284,6 @@ export class JobQueue {
     });
   }
 
-  private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate, now: number): Promise<void> {
-    const outcome = input.status === 'done' ? await this.outputsOf(record, input.payload ?? {}) : {};
-    const next = finished(record, { status: input.status === 'done' ? 'done' : 'failed', info: input.info, ...outcome }, now);
-    await commit(this.state, q, next);
-    const ranMs = now - Date.parse(record.claimed_at ?? record.created_at);
-    this.events.emit('job:finished', { deploymentId: q.deploymentId, requestId: record.request_id, status: next.status, ranMs });
-  }
-
-  /** Outputs as kept: inline, in the BlobStore (written first), or refused as over the limit. */
-  private async outputsOf(record: JobRecord, outputs: JsonObject): Promise<Pick<Outcome, 'outputs' | 'outputsRef' | 'error'>> {
-    const size = Buffer.byteLength(JSON.stringify(outputs));
-    if (size > this.deps.settings.maxOutputBytes) return { error: `outputs are ${size} bytes, over the limit of ${this.deps.settings.maxOutputBytes}` };
-    const ref = await this.deps.store.offload(record, 'outputs', outputs);
-    return ref ? { outputsRef: ref } : { outputs };
-  }
-
-  /** An update for a job this leader does not hold as running: idempotent repeats, else a clear refusal. */
-  private async updateOfNotRunning(input: StatusUpdate): Promise<'repeated'> {
-    const record = await this.deps.store.load(input.deploymentId, input.requestId);
-    if (!record) throw appError('GANTRY_ERR_JOB_NOT_FOUND', `no job ${input.requestId} in this deployment's queue`, { param: 'request_id' });
-    if (record.status === input.status && TERMINAL.has(record.status)) return 'repeated';
-    if (record.status === 'canceled') {
-      throw appError('GANTRY_ERR_JOB_CANCELED', `job ${input.requestId} was canceled; stop working on it`, { param: 'request_id' });
-    }
-    const why = record.status === 'pending' ? 'it went back to the queue after its claim was lost' : `it is already ${record.status}`;
-    throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is no longer held by this worker: ${why}`, { param: 'request_id' });
-  }
-
   private async toView(record: JobRecord): Promise<JobView> {
     return {
       request_id: record.request_id,
@@ -333,13 +300,4 @@ export class JobQueue {
       warnings: record.warnings,
     };
   }
-}
-
-/**
- * The part of a claimant's identity a status update can prove: the replica, or the key. Sprocket sends
- * the hostname only when it polls, so updates from a key-based worker are matched on the key alone.
- */
-function holderOf(claimant: string): string {
-  const at = claimant.indexOf('@');
-  return claimant.startsWith('key:') && at !== -1 ? claimant.slice(0, at) : claimant;
 }

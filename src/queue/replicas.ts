@@ -32,11 +32,3 @@ export async function releaseReplicaClaims(state: QueueState, deploymentId: stri
   }
   return count;
 }
-
-/** After a restart, a replica-bound claim stays only while its replica still runs. */
-export async function releaseIfReplicaGone(state: QueueState, record: JobRecord): Promise<void> {
-  const replicaId = record.claim!.replica_id!;
-  const alive = (await state.deps.isReplicaAlive?.(record.deployment_id, replicaId)) ?? true;
-  const q = state.queueOf(record.deployment_id);
-  if (!alive) await loseClaimOrRetry(state, q, record.request_id, () => `replica ${replicaId} is gone (found after a restart)`);
-}

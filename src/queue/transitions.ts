@@ -26,6 +26,7 @@ export function claimed(record: JobRecord, terms: ClaimTerms, now: number): JobR
   const claim = {
     claimant: claimant.key,
     ...(claimant.replicaId ? { replica_id: claimant.replicaId } : {}),
+    ...(claimant.incarnation ? { incarnation: claimant.incarnation } : {}),
     ...(claimant.hostname ? { hostname: claimant.hostname } : {}),
     ...(leaseSeconds !== undefined ? { lease_seconds: leaseSeconds, lease_until: now + leaseSeconds * 1000 } : {}),
   };
@@ -56,6 +57,8 @@ export function finished(record: JobRecord, outcome: Outcome, now: number): JobR
   if (outcome.error) next.info = { ...next.info, error: outcome.error };
   if (outcome.outputsRef) next.outputs_ref = outcome.outputsRef;
   else if (outcome.outputs && !outcome.error) next.outputs = outcome.outputs;
+  const { claimant, incarnation } = record.claim!;
+  next.done_by = { claimant, ...(incarnation ? { incarnation } : {}) };
   delete next.claim;
   return next;
 }

@@ -134,6 +134,11 @@ export class LocalScheduler implements Scheduler {
     return this.deployments.get(deploymentId)?.statuses() ?? [];
   }
 
+  async incarnations(deploymentId: string): Promise<Map<string, string>> {
+    await this.start();
+    return this.deployments.get(deploymentId)?.incarnations() ?? new Map();
+  }
+
   async scaleDownOrder(deploymentId: string): Promise<string[]> {
     await this.start();
     return this.deployments.get(deploymentId)?.scaleDownOrder() ?? [];

@@ -10,6 +10,7 @@ import { WriteBatcher } from '../../../src/queue/write-batcher.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { FakeClock } from '../../helpers/test-server.js';
 import { FaultyStateStore, type WriteFault } from './faulty-store.js';
+import { ReplicaTable } from './replica-table.js';
 
 /**
  * Failure injection for every queue transition: the store fails the transition's write before it
@@ -22,16 +23,16 @@ const DEP = 'dep_1';
 const replica = (id: string): Claimant => ({ key: `replica:${id}`, replicaId: id });
 const FAULTS: WriteFault[] = ['before-commit', 'after-commit'];
 
-function build(store = new FaultyStateStore(), clock = new FakeClock(), alive = { value: true }) {
+function build(store = new FaultyStateStore(), clock = new FakeClock(), replicas = new ReplicaTable('r0', 'r9')) {
   const blobs = new DirectoryBlobStore(mkdtempSync(path.join(tmpdir(), 'gantry-queue-faults-')));
   const queue = new JobQueue({
     store: new JobStore(store, blobs, new WriteBatcher(store)),
     clock,
     logger: createLogger({ level: 'silent' }),
     settings: { leaseSweepMs: 60_000, claimCeilingMs: 24 * 3_600_000, maxOutputBytes: 1024 * 1024, retentionMs: 7 * 86_400_000 },
-    isReplicaAlive: async () => alive.value,
+    incarnations: replicas.incarnations,
   });
-  return { queue, store, clock, alive };
+  return { queue, store, clock, replicas };
 }
 
 describe('JobQueue under failing writes', () => {
@@ -205,7 +206,7 @@ describe('JobQueue under failing writes', () => {
       const job = await submit();
       await retrieve();
       await env.queue.close();
-      const next = build(env.store, env.clock, { value: false });
+      const next = build(env.store, env.clock, new ReplicaTable('r9'));
       env.store.failNextWrite(fault);
       await next.queue.start();
       await next.queue.expireLeases();

@@ -10,21 +10,22 @@ import { WriteBatcher } from '../../../src/queue/write-batcher.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { MemoryStateStore } from '../../doubles/memory-state-store.js';
 import { FakeClock } from '../../helpers/test-server.js';
+import { ReplicaTable } from './replica-table.js';
 
 const DEP = 'dep_1';
 const replica = (id: string): Claimant => ({ key: `replica:${id}`, replicaId: id });
 const keyWorker: Claimant = { key: 'key:k1@host-a', hostname: 'host-a' };
 
-function build(store = new MemoryStateStore(), clock = new FakeClock(), alive = () => true) {
+function build(store = new MemoryStateStore(), clock = new FakeClock(), replicas = new ReplicaTable('r0', 'r1')) {
   const blobs = new DirectoryBlobStore(mkdtempSync(path.join(tmpdir(), 'gantry-queue-blobs-')));
   const queue = new JobQueue({
     store: new JobStore(store, blobs, new WriteBatcher(store)),
     clock,
     logger: createLogger({ level: 'silent' }),
     settings: { leaseSweepMs: 60_000, claimCeilingMs: 24 * 3_600_000, maxOutputBytes: 1024 * 1024, retentionMs: 7 * 86_400_000 },
-    isReplicaAlive: async () => alive(),
+    incarnations: replicas.incarnations,
   });
-  return { queue, store, clock, blobs };
+  return { queue, store, clock, blobs, replicas };
 }
 
 describe('JobQueue', () => {
@@ -229,7 +230,7 @@ describe('JobQueue', () => {
     const job = await submit();
     await retrieve(replica('r0'));
     await env.queue.close();
-    const next = build(env.store, env.clock, () => false);
+    const next = build(env.store, env.clock, new ReplicaTable());
     await next.queue.start();
     expect(await next.queue.view(DEP, job.request_id)).toMatchObject({ status: 'pending', retries: 1 });
     await next.queue.close();
