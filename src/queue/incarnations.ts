@@ -1,6 +1,6 @@
 import { loseClaimOrRetry } from './claims.js';
 import type { QueueState } from './queue-state.js';
-import type { Claim, JobRecord } from './types.js';
+import type { Claim, Claimant, JobRecord } from './types.js';
 
 /**
  * Claims bound to incarnations (compat.md §8.2). A replica-bound claim records the incarnation of the
@@ -50,4 +50,26 @@ export async function releaseGoneIncarnations(state: QueueState): Promise<number
     }
   }
   return count;
+}
+
+/** Allowance for the network between a worker's idle clock and this server's clock. */
+const IDLE_SLACK_MS = 2_000;
+
+/**
+ * A replica's worker that polls saying it has been idle for `idleSeconds` (x-idle-time; both SDKs send
+ * it, and run one job at a time) works on nothing. The claims its incarnation made before it went idle
+ * were finished or given up without an outcome reaching the server (a `done` dropped while the control
+ * plane was down): they are lost claims, requeued at once rather than held for the ceiling.
+ */
+export async function loseAbandonedClaims(state: QueueState, claimant: Claimant, deploymentId: string, idleSeconds: number | undefined): Promise<void> {
+  if (!claimant.replicaId || idleSeconds === undefined || !(idleSeconds >= 0)) return;
+  const q = state.queueOf(deploymentId);
+  const idleSince = state.deps.clock.now() - idleSeconds * 1000 - IDLE_SLACK_MS;
+  const abandoned = (r: JobRecord): string | undefined => {
+    const claim = r.claim;
+    if (claim?.claimant !== claimant.key || (claim.incarnation ?? claimant.incarnation) !== claimant.incarnation) return undefined;
+    if (Date.parse(r.claimed_at ?? r.created_at) >= idleSince) return undefined;
+    return `replica ${claimant.replicaId} asked for a new job, idle for ${idleSeconds.toFixed(1)}s: it no longer works on this one, and its outcome never arrived`;
+  };
+  for (const r of [...q.running.values()]) if (abandoned(r)) await loseClaimOrRetry(state, q, r.request_id, abandoned);
 }

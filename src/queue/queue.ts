@@ -9,7 +9,7 @@ import { QueueLifecycle } from './lifecycle.js';
 import { QueueState, type JobQueueDeps } from './queue-state.js';
 import { drainReplicas, releaseReplicaClaims } from './replicas.js';
 import * as sweeps from './sweeps.js';
-import { liveIncarnations } from './incarnations.js';
+import { liveIncarnations, loseAbandonedClaims } from './incarnations.js';
 import { applyUpdate, type StatusUpdate } from './status-updates.js';
 import { claim, commit, emitClaimed, handOut } from './transition.js';
 import { claimed } from './transitions.js';
@@ -149,6 +149,7 @@ export class JobQueue {
     const q = this.state.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
     const claimant = await this.withIncarnation(input.deploymentId, input.claimant);
+    await loseAbandonedClaims(this.state, claimant, input.deploymentId, input.idleSeconds);
     const asking = { ...input, claimant };
     const record = (await this.claimPending(q, asking)) ?? (await this.wait(q, asking));
     return record && { record, payload: await this.deps.store.payloadOf(record) };

@@ -140,6 +140,21 @@ describe('JobQueue claims bound to incarnations', () => {
     expect(restarted.metrics(DEP)).toMatchObject({ messages_waiting: 3, messages_running: 0 });
   });
 
+  it('loses at once the claims a replica gave up: it polls again, idle since after it claimed them', async () => {
+    const queue = await server();
+    const job = await submit(queue);
+    await retrieve(queue, 'r0');
+    clock.advance(10_000); // the job ran; its done never reached the server; the worker moved on
+    const poll = (idleSeconds: number | undefined) =>
+      queue.retrieve({ deploymentId: DEP, claimant: replica('r0'), waitMs: 20, claimTimeoutSeconds: undefined, defaultLeaseSeconds: 300, signal: new AbortController().signal, ...(idleSeconds === undefined ? {} : { idleSeconds }) });
+    expect(await poll(undefined)).toBeUndefined(); // says nothing of being idle: nothing changes
+    expect(await poll(30)).toBeUndefined(); // idle since before the claim (its answer was lost): kept
+    expect((await stored(job.request_id)).status).toBe('running');
+    const again = await poll(3);
+    expect(again?.record).toMatchObject({ request_id: job.request_id, retries: 1 });
+    expect((await stored(job.request_id)).info.retry_history).toEqual([expect.objectContaining({ reason: expect.stringMatching(/asked for a new job/) })]);
+  });
+
   it('binds key-based workers by their lease alone', async () => {
     const queue = await server();
     const job = await submit(queue);
