@@ -40,15 +40,13 @@ export function apply(state: QueueState, q: DeploymentQueue, record: JobRecord):
  */
 export async function claim(state: QueueState, q: DeploymentQueue, entry: Pending, terms: ClaimTerms): Promise<JobRecord | undefined> {
   q.claiming.set(entry.id, terms.claimant.replicaId);
-  try {
-    return await q.exclusive(entry.id, () => claimHeld(state, q, entry.id, terms));
-  } catch (err) {
+  const record = await q.exclusive(entry.id, () => claimHeld(state, q, entry.id, terms)).catch((err: unknown) => {
     q.claiming.delete(entry.id);
     if (q.state(entry.id) === undefined) q.pending.push(entry);
     throw err;
-  } finally {
-    q.claiming.delete(entry.id);
-  }
+  });
+  q.claiming.delete(entry.id);
+  return record;
 }
 
 async function claimHeld(state: QueueState, q: DeploymentQueue, requestId: string, terms: ClaimTerms): Promise<JobRecord | undefined> {
@@ -67,9 +65,11 @@ export function emitClaimed(state: QueueState, q: DeploymentQueue, record: JobRe
 
 /** Hands pending jobs to waiting workers, oldest waiter first (a pending job never waits beside a waiter). */
 export function handOut(state: QueueState, q: DeploymentQueue): void {
-  for (let waiter = q.pending.size > 0 ? q.nextWaiter() : undefined; waiter; waiter = q.pending.size > 0 ? q.nextWaiter() : undefined) {
+  while (q.pending.size > 0) {
+    const waiter = q.nextWaiter();
+    if (!waiter) return;
     waiter.reserve();
-    void claimNext(state, q, waiter);
+    void claimNext(state, q, waiter); // pops its first job before it returns
   }
 }
 

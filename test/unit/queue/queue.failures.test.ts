@@ -193,6 +193,7 @@ describe('JobQueue under failing writes', () => {
     it('a lost claim when a replica exits', async () => {
       const job = await submit();
       await retrieve();
+      env.replicas.stop('r0');
       env.store.failNextWrite(fault);
       await env.queue.releaseReplica(DEP, 'r0', 'exited');
       await expectAgreement();

@@ -116,6 +116,18 @@ describe('JobQueue claims bound to incarnations', () => {
     expect(await stored(job.request_id)).toMatchObject({ status: 'done', outputs: { by: 'r1' }, done_by: { claimant: 'replica:r1' } });
   });
 
+  it('on an exit reported late, loses the claims of the run that ended and keeps those of the run that replaced it', async () => {
+    const queue = await server();
+    const old = await submit(queue);
+    await retrieve(queue, 'r0');
+    replicas.start('r0'); // restarted; the new run claims a job before the exit of the old one is reported
+    const fresh = await submit(queue);
+    await retrieve(queue, 'r0');
+    expect(await queue.releaseReplica(DEP, 'r0', 'exited')).toBe(1);
+    expect(await stored(old.request_id)).toMatchObject({ status: 'pending', retries: 1 });
+    expect(await stored(fresh.request_id)).toMatchObject({ status: 'running', claim: { incarnation: replicas.incarnationOf('r0') } });
+  });
+
   it('finds gone incarnations by a periodic sweep too (an exit nobody reported)', async () => {
     const queue = await server(20);
     const job = await submit(queue);

@@ -163,6 +163,7 @@ describe('JobQueue', () => {
     env.clock.advance(3_600_000);
     await env.queue.expireLeases();
     expect((await env.queue.view(DEP, job.request_id))?.status).toBe('running');
+    env.replicas.stop('r0'); // the scheduler reports an exit once the process is gone
     expect(await env.queue.releaseReplica(DEP, 'r0', 'exited')).toBe(1);
     expect(await env.queue.view(DEP, job.request_id)).toMatchObject({ status: 'pending', retries: 1 });
   });
@@ -170,7 +171,9 @@ describe('JobQueue', () => {
   it('fails a job whose claim is lost after max_retries, saying why', async () => {
     const job = await submit({}, 0, 1);
     for (let attempt = 0; attempt < 2; attempt++) {
+      env.replicas.start('r0');
       await retrieve(replica('r0'));
+      env.replicas.stop('r0');
       await env.queue.releaseReplica(DEP, 'r0', 'exited');
     }
     const view = await env.queue.view(DEP, job.request_id);
