@@ -9,13 +9,17 @@ import type { JobRecord } from './types.js';
 /**
  * The one rule of every queue transition: durable first, then memory. `commit()` writes a job's next
  * record and only once the write succeeded puts it in memory. When the write fails:
- * - a lost fence (GANTRY_ERR_NOT_LEADER): nothing changes; the leadership's end steps the queue down;
+ * - refused before anything was written (a lost fence, GANTRY_ERR_NOT_LEADER, or a record too large):
+ *   nothing changes; a lost leadership steps the queue down;
  * - any other error: the outcome of a failed write is unknown (a store may commit and still throw), so
  *   the record is read back. Written after all: the transition succeeded. Not written: memory takes what
  *   the store holds (what it held before) and the caller gets the error. Unreadable too: the job is
  *   marked unsure, memory keeps its last durable state, and the next sweep settles it from the store.
  * Callers run inside the job's `exclusive()`, so the record they start from is the stored one.
  */
+
+/** Errors that say the write was refused before anything was written. */
+const REFUSED_UNWRITTEN: ReadonlySet<string> = new Set(['GANTRY_ERR_NOT_LEADER', 'GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE']);
 
 /** Writes `next` and then puts it in memory; `claim` marks a claim a worker may never hear of. */
 export async function commit(state: QueueState, q: DeploymentQueue, next: JobRecord, claim = false): Promise<void> {
@@ -115,7 +119,7 @@ async function settle(state: QueueState, q: DeploymentQueue, requestId: string):
 }
 
 async function writtenAfterAll(state: QueueState, q: DeploymentQueue, next: JobRecord, claim: boolean, err: unknown): Promise<boolean> {
-  if (isAppError(err) && err.code === 'GANTRY_ERR_NOT_LEADER') return false;
+  if (isAppError(err) && REFUSED_UNWRITTEN.has(err.code)) return false;
   let stored: JobRecord | undefined;
   try {
     stored = await state.deps.store.load(q.deploymentId, next.request_id);

@@ -230,6 +230,22 @@ describe('JobQueue under failing writes', () => {
     });
   });
 
+  it('a lost fence: the transition is refused as not-leader, nothing is read back, nothing changes', async () => {
+    await env.queue.close();
+    const store = new FaultyStateStore();
+    const index = await store.put('leader', 'https://a:1');
+    env = build(store);
+    await env.queue.start(undefined, { verb: 'check-index', key: 'leader', index });
+    const job = await submit();
+    await retrieve();
+    await store.put('leader', 'https://b:2'); // another replica leads now
+    const reads = store.calls.filter((c) => c.method === 'get').length;
+    await expect(update(job.request_id, 'done')).rejects.toMatchObject({ code: 'GANTRY_ERR_NOT_LEADER' });
+    expect(store.calls.filter((c) => c.method === 'get').length).toBe(reads);
+    expect((await storedOne(job.request_id))?.status).toBe('running');
+    expect(env.queue.metrics(DEP)).toMatchObject({ messages_running: 1 });
+  });
+
   describe('a write that commits but whose outcome cannot be read back', () => {
     it('claim: the sweep puts the claim nobody heard of back in the queue', async () => {
       const job = await submit();
