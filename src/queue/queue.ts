@@ -5,11 +5,11 @@ import { cancelJob, clearPending } from './cancellation.js';
 import { releaseClaim } from './claims.js';
 import type { DeploymentQueue, Waiter } from './deployment-queue.js';
 import { QueueEvents } from './events.js';
+import { liveIncarnations, loseAbandonedClaims } from './incarnations.js';
 import { QueueLifecycle } from './lifecycle.js';
 import { QueueState, type JobQueueDeps } from './queue-state.js';
 import { drainReplicas, releaseReplicaClaims } from './replicas.js';
 import * as sweeps from './sweeps.js';
-import { liveIncarnations, loseAbandonedClaims } from './incarnations.js';
 import { applyUpdate, type StatusUpdate } from './status-updates.js';
 import { claim, commit, emitClaimed, handOut } from './transition.js';
 import { claimed } from './transitions.js';
@@ -183,7 +183,7 @@ export class JobQueue {
     return applyUpdate(this.state, input);
   }
 
-  /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
+  /** Loses, at once, the claims of a replica's run that ended (its process exited, §8.2). Returns how many. */
   async releaseReplica(deploymentId: string, replicaId: string, reason: string): Promise<number> {
     if (!this.lifecycle.isServing) return 0; // a follower holds no claims; the leader's rebuild checks its replicas
     return releaseReplicaClaims(this.state, deploymentId, replicaId, reason);
