@@ -11,16 +11,18 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { buildVaultSecrets } from './secrets/vault/build.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
+import type { DeploymentRecord } from './deployments/types.js';
 import { GpuCatalog, gpuTypeFromOptions } from './deployments/gpu-catalog.js';
 import { RequestStats } from './deployments/request-stats.js';
 import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
 import { buildNomadScheduler } from './scheduler/nomad/from-config.js';
-import type { DeploymentTokens } from './scheduler/nomad/nomad-scheduler.js';
+import type { DeploymentTokens, VolumeFiles } from './scheduler/nomad/nomad-scheduler.js';
 import { storageVolumeFiles } from './scheduler/nomad/storage-volume-files.js';
 import type { WorkloadSecrets } from './secrets/workload-secrets.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
+import { unlessNotFound, VolumeFileUrls } from './volumes/volume-file-urls.js';
 import { Autoscaler } from './autoscaler/autoscaler.js';
 import { registerAutoscalerMetrics } from './autoscaler/metrics.js';
 import { ScalingEvents } from './autoscaler/scaling-events.js';
@@ -97,14 +99,28 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
+  const signingKey = loadOrCreateKeyFile(paths.signingKey);
+  // Volume file URLs (Nomad artifacts) never expire: they hold while the deployment and the version exist.
+  const volumeUrls: VolumeFileUrls = new VolumeFileUrls({
+    key: signingKey,
+    versionPrefix: async (volumeId, version) => {
+      const found = await unlessNotFound(volumes.resolveMount(volumeId, version), 'GANTRY_ERR_VOLUME_NOT_FOUND', 'GANTRY_ERR_VOLUME_VERSION_NOT_FOUND');
+      return found?.volumeId === volumeId ? found.sourcePrefix : undefined;
+    },
+    deploymentExists: async (id): Promise<boolean> => {
+      const found: DeploymentRecord | undefined = await unlessNotFound(deployments.record(id), 'GANTRY_ERR_DEPLOYMENT_NOT_FOUND');
+      return found?.id === id;
+    },
+  });
   const storage = new StorageService({
     state,
     blobs,
     staging: new DirectoryBlobStore(paths.multipart),
-    signingKey: loadOrCreateKeyFile(paths.signingKey),
+    signingKey,
     clock,
     ttlSeconds: config.signedUrlTtlSeconds,
     maxUploadBytes: config.maxUploadBytes,
+    volumeUrls,
   });
   const scheduler =
     options.scheduler ??
@@ -245,11 +261,7 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
       clock: deps.clock,
       logger: deps.logger,
       workloadSecrets: deps.workloadSecrets,
-      volumes: storageVolumeFiles({
-        sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
-        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
-        sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
-      }),
+      volumes: nomadVolumeFiles(deps),
     });
   }
   return new LocalScheduler({
@@ -261,6 +273,16 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
     ...(deps.caFile ? { caFile: deps.caFile } : {}),
     // The secret store's key: resolved secret values in the scheduler's state files are sealed with it too.
     sealKey: loadOrCreateKeyFile(dataPaths(config.dataDir).secretsKey),
+  });
+}
+
+/** The volume files of Nomad jobs: listed live from storage, each with a volume file URL that never expires. */
+export function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'storage' | 'publicUrl'>): VolumeFiles {
+  const urls = deps.storage.options.volumeUrls as VolumeFileUrls;
+  return storageVolumeFiles({
+    resolve: (name, version) => deps.volumes.resolveMount(name, version),
+    list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+    url: (file) => urls.url(deps.publicUrl.get(), file),
   });
 }
 

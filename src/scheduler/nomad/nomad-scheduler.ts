@@ -27,9 +27,12 @@ export interface DeploymentTokens {
   revoke(deploymentId: string): Promise<void>;
 }
 
-/** The files of a mounted volume version, each with a URL an artifact block can download it from. */
+/**
+ * The files of a mounted volume version, each with a URL an artifact block of the deployment's job can
+ * download it from whenever Nomad places an allocation (no expiry; revoked with the deployment).
+ */
 export interface VolumeFiles {
-  filesOf(volume: VolumeMountSpec): Promise<VolumeFile[]>;
+  filesOf(volume: VolumeMountSpec, deploymentId: string): Promise<VolumeFile[]>;
 }
 
 export interface NomadSchedulerOptions {
@@ -93,7 +96,7 @@ export class NomadScheduler implements Scheduler {
     this.warnAboutKillTimeout(spec);
     const jobId = jobIdOfSpec(spec);
     this.directory.remember(spec.deploymentId, jobId);
-    const volumes = await Promise.all(spec.volumes.map(async (v) => ({ name: v.name, mountPath: v.mountPath, version: v.version, files: await this.o.volumes.filesOf(v) })));
+    const volumes = await Promise.all(spec.volumes.map(async (v) => ({ name: v.name, mountPath: v.mountPath, version: v.version, files: await this.o.volumes.filesOf(v, spec.deploymentId) })));
     const job = translateJob({ spec, gpu, settings: this.o.settings, secretsPath: this.o.secrets.templatePath(this.path(jobId)), volumes });
     const created = !(await this.readJob(jobId));
     try {
