@@ -89,10 +89,16 @@ export function describeNomadApiContract(name: string, makeHarness: () => Promis
       expect((await call('GET', `/v1/job/${j.ID}`)).json().TaskGroups[0].Count).toBe(2);
     });
 
-    it('refuses bad jobs: no Job, no ID, a duration as a string, cpu with cores, count outside the scaling bounds', async () => {
+    it('refuses bad jobs: no Job, no ID, an empty ID, a duration as a string, cpu with cores, count outside the scaling bounds', async () => {
       expect((await call('POST', '/v1/jobs', {})).status).toBe(400);
-      const noId = await call('POST', '/v1/jobs', { Job: { ...job(), ID: '' } });
+      const { ID: _id, ...withoutId } = job();
+      const noId = await call('POST', '/v1/jobs', { Job: withoutId });
       expect([noId.status, noId.text]).toEqual([400, "Job ID hasn't been provided"]);
+      // An empty ID passes the agent's check and fails the job's validation: a Go multierror in a 500.
+      const emptyId = await call('POST', '/v1/jobs', { Job: { ...job(), ID: '' } });
+      expect(emptyId.status).toBe(500);
+      expect(emptyId.text).toMatch(/^\d+ errors? occurred:\n/);
+      expect(emptyId.text).toContain('\n\t* Missing job ID\n');
       const j = job();
       const stringDuration = await call('POST', '/v1/jobs', { Job: { ...j, TaskGroups: [{ ...j.TaskGroups[0], Tasks: [{ ...j.TaskGroups[0]!.Tasks[0], KillTimeout: '30s' }] }] } });
       expect(stringDuration.status).toBe(400);
