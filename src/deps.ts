@@ -294,11 +294,23 @@ function workerTokensOf(keys: KeyService): WorkerTokens {
   };
 }
 
-/** KeyService seen as the Nomad scheduler's deployment-scoped tokens (one per revision; all revoked at destroy). */
+/**
+ * KeyService seen as the Nomad scheduler's deployment-scoped tokens: one per revision, revoked once no
+ * allocation of the revision runs (`scheduler/nomad/revision-tokens.ts`), all revoked at destroy.
+ */
 function deploymentTokensOf(keys: KeyService): DeploymentTokens {
   return {
-    issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
-    revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
+    issue: async (deploymentId, revisionId) => (await keys.createWorkerToken(deploymentId, undefined, revisionId)).key,
+    revisions: async (deploymentId) => {
+      const newest = new Map<string, number>();
+      for (const k of await keys.list()) {
+        if (k.role !== 'worker' || k.deployment_id !== deploymentId || !k.revision_id) continue;
+        newest.set(k.revision_id, Math.max(newest.get(k.revision_id) ?? 0, Date.parse(k.created_at)));
+      }
+      return [...newest].map(([revisionId, issuedAt]) => ({ revisionId, issuedAt }));
+    },
+    revoke: async (deploymentId, revisionId) =>
+      void (await (revisionId === undefined ? keys.revokeWorkerTokens(deploymentId) : keys.revokeRevisionTokens(deploymentId, revisionId))),
   };
 }
 
