@@ -54,6 +54,7 @@ export class Cluster {
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
