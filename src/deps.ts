@@ -124,7 +124,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   });
   const scheduler =
     options.scheduler ??
-    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, storage, publicUrl });
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, volumeUrls, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
@@ -248,7 +248,7 @@ interface SchedulerDeps {
   workloadSecrets: WorkloadSecrets | undefined;
   volumes: VolumeService;
   blobs: DirectoryBlobStore;
-  storage: StorageService;
+  volumeUrls: VolumeFileUrls;
   publicUrl: PublicUrl;
 }
 
@@ -277,12 +277,11 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
 }
 
 /** The volume files of Nomad jobs: listed live from storage, each with a volume file URL that never expires. */
-export function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'storage' | 'publicUrl'>): VolumeFiles {
-  const urls = deps.storage.options.volumeUrls as VolumeFileUrls;
+function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'volumeUrls' | 'publicUrl'>): VolumeFiles {
   return storageVolumeFiles({
     resolve: (name, version) => deps.volumes.resolveMount(name, version),
     list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
-    url: (file) => urls.url(deps.publicUrl.get(), file),
+    url: (file) => deps.volumeUrls.url(deps.publicUrl.get(), file),
   });
 }
 

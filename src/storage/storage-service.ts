@@ -7,7 +7,7 @@ import type { StateStore } from '../state/state-store.js';
 import { FileAccess, notFound } from './access.js';
 import { MultipartUploads, type CompletedPart, type MultipartStart } from './multipart.js';
 import { requesterOf, StorageRecords, type UploadTicket, type Versioned } from './records.js';
-import { SIGNED_QUERY, unixSeconds, UrlSigner, type QueryInput, type SignedTarget } from './signing.js';
+import { unixSeconds, UrlSigner, type QueryInput, type SignedTarget } from './signing.js';
 import { bodyChunks, writeDigested, type DigestedBlob } from './streams.js';
 import { fileUrl } from './urls.js';
 
@@ -30,7 +30,7 @@ export interface StorageServiceOptions {
   /** Largest single upload in bytes. */
   maxUploadBytes: number;
   /** Verifies volume file URLs (no expiry, checked against live records: `volumes/volume-file-urls.ts`). */
-  volumeUrls?: { verify(filename: string, query: QueryInput): Promise<void> };
+  volumeUrls?: { claims(query: QueryInput): boolean; verify(filename: string, query: QueryInput): Promise<void> };
 }
 
 /** A request the client makes as given, with no Gantry key (compat.md §8.23: always PUT, no headers). */
@@ -109,7 +109,7 @@ export class StorageService {
   /** Like `verifyDownload`, also accepting a volume file URL whose volume version and deployment still exist. */
   async verifySignedRead(filename: string, query: QueryInput): Promise<void> {
     const { volumeUrls } = this.options;
-    if (volumeUrls && query[SIGNED_QUERY.purpose] === 'volume') return volumeUrls.verify(filename, query);
+    if (volumeUrls?.claims(query)) return volumeUrls.verify(filename, query);
     this.verifyDownload(filename, query);
   }
 

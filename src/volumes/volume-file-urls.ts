@@ -61,7 +61,7 @@ export class VolumeFileUrls {
   }
 
   /** Whether the query claims to be a volume file URL (the storage read path then asks `verify`). */
-  static claims(query: QueryInput): boolean {
+  claims(query: QueryInput): boolean {
     return query[SIGNED_QUERY.purpose] === VOLUME_PURPOSE;
   }
 

@@ -18,7 +18,8 @@ describe('VolumeFileUrls', () => {
     expect(url.startsWith('https://gantry.example.com/v1/storage/pantry/2/curry.txt?')).toBe(true);
     expect(queryOf(url)).toMatchObject({ 'X-Gantry-Purpose': 'volume', 'X-Gantry-Volume': 'vol_a', 'X-Gantry-Version': '2', 'X-Gantry-Deployment': 'dep_1' });
     expect(url).not.toContain('Expires');
-    expect(VolumeFileUrls.claims(queryOf(url))).toBe(true);
+    expect(urls.claims(queryOf(url))).toBe(true);
+    expect(urls.claims({ 'X-Gantry-Purpose': 'download' })).toBe(false);
   });
 
   it('verifies while the volume version and the deployment exist, and is revoked with either', async () => {
