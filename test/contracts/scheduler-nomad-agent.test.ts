@@ -123,7 +123,7 @@ function describeAgent(name: string, make: () => Promise<Agent>): void {
       return workerSpec({
         source: undefined, deploymentId: `dep_agent_${id}`, deploymentName: `agent-${id}`, jobId: `${prefix}${id}`,
         image: 'busybox:1.36', command: ['sh', '-c', 'echo "worker started on port $PORT"; exec httpd -f -p "$PORT"'],
-        cpu: 0.1, memoryGiB: 0.125, storageGiB: 0.25, minReplicas: 0, maxReplicas: 3, terminationGracePeriodSeconds: 5,
+        cpu: 0.1, memoryGiB: 0.125, storageGiB: 0.25, minReplicas: 0, maxReplicas: 3, terminationGracePeriodSeconds: 5, healthCheckPath: undefined,
         ...overrides,
       });
     }
