@@ -101,6 +101,7 @@ function describeAgent(name: string, make: () => Promise<Agent>): void {
     /** Every job id of the run starts with it (Gantry's `gantry-` prefix included). */
     const prefix = `gantry-sched-${process.pid}-${randomUUID().slice(0, 4)}-`;
     const applied: string[] = [];
+    const jobIds: string[] = [];
     let n = 0;
 
     beforeAll(async () => {
@@ -120,6 +121,7 @@ function describeAgent(name: string, make: () => Promise<Agent>): void {
     function spec(overrides: Partial<JobSpec> = {}): JobSpec {
       const id = `${++n}`;
       applied.push(`dep_agent_${id}`);
+      jobIds.push(`${prefix}${id}`);
       return workerSpec({
         source: undefined, deploymentId: `dep_agent_${id}`, deploymentName: `agent-${id}`, jobId: `${prefix}${id}`,
         image: 'busybox:1.36', command: ['sh', '-c', 'echo "worker started on port $PORT"; exec httpd -f -p "$PORT"'],
@@ -189,6 +191,14 @@ function describeAgent(name: string, make: () => Promise<Agent>): void {
       expect(await agent.kv.read(`${NAMESPACE}/${s.jobId}/env`)).toBeUndefined();
       expect(agent.tokens.revoked).toContain(s.deploymentId);
       expect(await agent.scheduler.replicas(s.deploymentId)).toEqual([]);
+    });
+
+    // Last: every test's deployment was destroyed after it, which must leave nothing in Nomad or Vault.
+    it('leaves no job and no secret behind', async () => {
+      expect(jobIds.length).toBeGreaterThanOrEqual(5);
+      expect((await agent.client.jobs.list(prefix)).data.map((j) => j.ID)).toEqual([]);
+      for (const jobId of jobIds) expect(await agent.kv.read(`${NAMESPACE}/${jobId}/env`)).toBeUndefined();
+      expect((await agent.kv.list(`${NAMESPACE}/`)).filter((key) => key.startsWith(prefix))).toEqual([]);
     });
   });
 }
