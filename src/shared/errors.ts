@@ -44,6 +44,8 @@ export const ERRORS = {
   GANTRY_ERR_STORAGE_BAD_SIGNATURE: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_URL_EXPIRED: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_URL_USED: def(403, 'permission_error'),
+  /** A volume file URL whose deployment or volume version no longer exists. */
+  GANTRY_ERR_STORAGE_URL_REVOKED: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_UPLOAD_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_STORAGE_PARTS_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_STORAGE_FILE_TOO_LARGE: def(413, 'request_too_large'),
