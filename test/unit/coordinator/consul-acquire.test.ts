@@ -40,7 +40,7 @@ describe('ConsulCoordinator acquiring the lock', () => {
     // learns so (the renewal answers 404) and drops it.
     consul.invalidateSession(dropped);
     await until(() => consul!.state.requests.slice(seen).includes(`PUT /v1/session/renew/${dropped}`));
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300)); // its answer (404) handled
     // The lock is released: A's blocking read returns a free lock, with A holding no session.
     running.splice(running.indexOf(b), 1);
     await b.close();
