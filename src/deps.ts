@@ -196,7 +196,7 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
     coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
     work: [
       { start: ({ signal, fence }) => queue.start(signal, fence), stop: () => queue.stepDown() },
-      { start: ({ signal }) => autoscaler.start(signal), stop: () => autoscaler.close() },
+      { start: ({ signal, fence }) => autoscaler.start(signal, fence), stop: () => autoscaler.close() },
     ],
     logger,
   });

@@ -92,6 +92,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   registerPlugins(app, deps);
+  // A stop steps down before HTTP closes: the queue answers its waiting long polls and the lock is released
+  // at once (another replica leads without waiting for TTL + lock-delay). Closing HTTP first would wait
+  // for those long polls, and the process would end still holding the lock.
+  app.addHook('preClose', async () => deps.leadership.close());
   return app;
 }
 

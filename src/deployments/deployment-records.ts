@@ -51,12 +51,18 @@ export class DeploymentRecords {
     if (!result.ok) throw await this.conflictOf(record, result.errors[0]?.opIndex === 0);
   }
 
-  /** Writes an updated record if nobody changed it since `index`; moves the name index on a rename. */
-  async update(previous: StoredDeployment, next: DeploymentRecord): Promise<void> {
-    const result = await this.state.txn(LAYOUT.replaceOps({ stored: previous.record, index: previous.index }, next));
+  /**
+   * Writes an updated record if nobody changed it since `index`; moves the name index on a rename. With
+   * a leadership's `fence` (leader-only writers: the autoscaler), nothing is written once that leadership
+   * is over.
+   */
+  async update(previous: StoredDeployment, next: DeploymentRecord, fence?: TxnOp): Promise<void> {
+    const fenced = fence ? [fence] : [];
+    const result = await this.state.txn([...fenced, ...LAYOUT.replaceOps({ stored: previous.record, index: previous.index }, next)]);
     if (result.ok) return;
-    // Op 1 is the new name's check-not-exists, present only on a rename.
-    if (previous.record.name !== next.name && failedOpAt(result, 1)) throw nameTaken(next.name);
+    if (fence && failedOpAt(result, 0)) throw notLeading();
+    // The op after the record's cas is the new name's check-not-exists, present only on a rename.
+    if (previous.record.name !== next.name && failedOpAt(result, fenced.length + 1)) throw nameTaken(next.name);
     throw appError('GANTRY_ERR_STATE_CONFLICT', `deployment "${next.name}" was changed concurrently; retry the request`);
   }
 
@@ -89,6 +95,10 @@ export class DeploymentRecords {
       { param: 'name' },
     );
   }
+}
+
+function notLeading() {
+  return appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads, so it no longer sets replica counts; the new leader does');
 }
 
 function nameTaken(name: string) {
