@@ -29,7 +29,7 @@ import type { LeadershipRunner } from './coordinator/leadership.js';
 import { errorHandlerPlugin } from './api/plugins/error-handler.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
-import { emptyJsonBodyPlugin } from './api/plugins/empty-json-body.js';
+import { jsonBodyPlugin } from './api/plugins/json-body.js';
 import { secretsRoutes } from './api/v1/secrets.js';
 import { storageRoutes } from './api/v1/storage.js';
 import { sdkPythonRoutes } from './api/v1/sdk-python.js';
@@ -97,7 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
 function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(errorHandlerPlugin);
-  void app.register(emptyJsonBodyPlugin);
+  void app.register(jsonBodyPlugin);
   void app.register(authPlugin, { keys: deps.keys });
   void app.register(metricsPlugin, { registry: deps.metrics, requireKey: deps.config.metricsRequireKey });
   app.get('/health', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));

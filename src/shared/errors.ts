@@ -27,6 +27,8 @@ export const ERRORS = {
   GANTRY_ERR_REQUEST_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_MALFORMED_JSON: def(400, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_TOO_LARGE: def(413, 'request_too_large'),
+  /** JSON nested deeper than the limit (64 levels of objects and arrays). */
+  GANTRY_ERR_REQUEST_TOO_DEEP: def(400, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_MEDIA_TYPE: def(415, 'unsupported_media_type'),
   GANTRY_ERR_ROUTE_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_METHOD_NOT_ALLOWED: def(405, 'invalid_request_error'),

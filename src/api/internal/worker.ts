@@ -8,7 +8,7 @@ import { appError } from '../../shared/errors.js';
 import { assertDeploymentAccess } from '../plugins/auth.js';
 import { RetrieveQuery, StatusBody } from '../schemas/queue.js';
 import { parseInput } from '../schemas/validate.js';
-import { assertSize, deploymentOf, MAX_INFO_BYTES } from '../v1/queue.js';
+import { assertSize, assertWorkerDepth, deploymentOf, MAX_INFO_BYTES } from '../v1/queue.js';
 
 export interface WorkerRoutesOptions {
   queue: JobQueue;
@@ -52,6 +52,7 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
   app.post('/internal/v1/videos/status', { config: { auth: 'worker' } }, async (request, reply) => {
     const body = parseInput(StatusBody, request.body);
     if (body.info) assertSize(body.info, MAX_INFO_BYTES, 'info', 'GANTRY_ERR_JOB_INFO_TOO_LARGE');
+    assertWorkerDepth(body.info, 'info');
     const deployment = await deploymentOf(deployments, body.model);
     assertDeploymentAccess(request.principal, deployment.id);
     await queue.update({
