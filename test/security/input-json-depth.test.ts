@@ -63,6 +63,16 @@ describe('deeply nested JSON bodies', () => {
     expect(res.json().error).toMatchObject({ code: 'GANTRY_ERR_REQUEST_TOO_DEEP', param: 'payload' });
   });
 
+  it('fails a job stored before the limit whose payload is too deep, instead of sending it to a worker', async () => {
+    const { id } = (await server.app.inject({ url: '/v1/deployments/web', headers: server.auth })).json();
+    const deep = JSON.parse(`{"p":${nested(1_000)}}`) as Record<string, never>;
+    const stored = await server.deps.queue.submit({ deploymentId: id, model: 'web', payload: deep, info: {}, priority: 0, maxRetries: 3 });
+    const retrieved = await server.app.inject({ url: '/internal/v1/queue/retrieve?model=web&timeout=1s', headers: server.auth });
+    expect(retrieved.json()).toEqual({ data: null });
+    const status = await server.app.inject({ url: `/v1/queue/status?model=web&request_id=${stored.request_id}`, headers: server.auth });
+    expect(status.json()).toMatchObject({ status: 'failed', info: { error: expect.stringContaining('payload') } });
+  });
+
   it('stays healthy and serves a normal submit after all of it', async () => {
     expect((await server.app.inject({ url: '/health' })).statusCode).toBe(200);
     expect((await post('/v1/queue/submit', JSON.stringify({ model: 'web', payload: { a: [1] } }))).statusCode).toBe(200);
