@@ -84,6 +84,12 @@ describe('slow and oversized requests', () => {
     expect(Date.now() - started).toBeGreaterThan(9_000);
   });
 
+  it('keeps an idle keep-alive connection open past the headers timeout', async () => {
+    const res = await rawExchange(port, ['GET /health HTTP/1.1\r\nHost: x\r\n\r\n'], 5_000);
+    expect(res.status).toBe(200);
+    expect(res.closed).toBe(false);
+  });
+
   it.each([
     ['a JSON route', () => submitHead(50 * 1024 ** 3), 'GANTRY_ERR_REQUEST_TOO_LARGE'],
     ['a direct request to a deployment', () => proxyHead(MAX_UPLOAD + 1), 'GANTRY_ERR_REQUEST_TOO_LARGE'],
