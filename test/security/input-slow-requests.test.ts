@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryScheduler } from '../doubles/memory-scheduler.js';
 import { rawExchange } from '../helpers/raw-http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { createTestServer, type TestServer } from '../helpers/test-server.js';
@@ -14,8 +15,10 @@ describe('slow and oversized requests', () => {
   let server: TestServer;
   let port: number;
   let auth: string;
+  const scheduler = new MemoryScheduler();
   beforeAll(async () => {
     server = await createTestServer({
+      scheduler,
       env: {
         GANTRY_REQUEST_HEADERS_TIMEOUT_SECONDS: '2',
         GANTRY_REQUEST_BODY_IDLE_SECONDS: '3',
@@ -82,6 +85,20 @@ describe('slow and oversized requests', () => {
     expect(waited.status).toBe(200);
     expect(waited.text).toContain('{"data":null}');
     expect(Date.now() - started).toBeGreaterThan(9_000);
+  });
+
+  it('keeps a log follow stream open past every request timeout', async () => {
+    const { id } = (await server.app.inject({ url: '/v1/deployments/web', headers: server.auth })).json();
+    const [replica] = await scheduler.replicas(id);
+    scheduler.pushLogs(replica!.replicaId, ['first']);
+    const stop = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/deployments/web/logs?follow=true`, { headers: server.auth, signal: stop.signal });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('first');
+    await new Promise((r) => setTimeout(r, 10_000));
+    scheduler.pushLogs(replica!.replicaId, ['ten seconds later']);
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('ten seconds later');
+    stop.abort();
   });
 
   it('keeps an idle keep-alive connection open past the headers timeout', async () => {
