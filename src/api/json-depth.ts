@@ -55,14 +55,14 @@ export function findTooDeep(text: string, limit = MAX_JSON_DEPTH): TooDeep | und
 
 /** The index of the quote that closes the string opening at `start` (or the end of the text). */
 function endOfString(text: string, start: number): number {
-  let i = start + 1;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) i += 2;
-    else if (c === QUOTE) return i;
-    else i++;
+  let i = start;
+  for (;;) {
+    i = text.indexOf('"', i + 1);
+    if (i === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return i;
   }
-  return text.length;
 }
 
 /** A string in key position of an object becomes the object's current key (decoded when it has escapes). */
