@@ -38,7 +38,7 @@ export async function storageRoutes(app: FastifyInstance, { storage, config }: S
     (config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
   registerUploadRequests(app, storage, baseUrlOf);
   registerReads(app, storage, baseUrlOf);
-  await app.register(signedUploadRoutes, { storage });
+  await app.register(signedUploadRoutes, { storage, maxUploadBytes: config.maxUploadBytes });
 }
 
 type BaseUrlOf = (request: FastifyRequest) => string;
