@@ -11,16 +11,18 @@ import type { SecretStore } from './secrets/secret-store.js';
 import { buildVaultSecrets } from './secrets/vault/build.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
+import type { DeploymentRecord } from './deployments/types.js';
 import { GpuCatalog, gpuTypeFromOptions } from './deployments/gpu-catalog.js';
 import { RequestStats } from './deployments/request-stats.js';
 import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
 import { buildNomadScheduler } from './scheduler/nomad/from-config.js';
-import type { DeploymentTokens } from './scheduler/nomad/nomad-scheduler.js';
+import type { DeploymentTokens, VolumeFiles } from './scheduler/nomad/nomad-scheduler.js';
 import { storageVolumeFiles } from './scheduler/nomad/storage-volume-files.js';
 import type { WorkloadSecrets } from './secrets/workload-secrets.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
+import { unlessNotFound, VolumeFileUrls } from './volumes/volume-file-urls.js';
 import { Autoscaler } from './autoscaler/autoscaler.js';
 import { registerAutoscalerMetrics } from './autoscaler/metrics.js';
 import { ScalingEvents } from './autoscaler/scaling-events.js';
@@ -97,18 +99,32 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
   const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
+  const signingKey = loadOrCreateKeyFile(paths.signingKey);
+  // Volume file URLs (Nomad artifacts) never expire: they hold while the deployment and the version exist.
+  const volumeUrls: VolumeFileUrls = new VolumeFileUrls({
+    key: signingKey,
+    versionPrefix: async (volumeId, version) => {
+      const found = await unlessNotFound(volumes.resolveMount(volumeId, version), 'GANTRY_ERR_VOLUME_NOT_FOUND', 'GANTRY_ERR_VOLUME_VERSION_NOT_FOUND');
+      return found?.volumeId === volumeId ? found.sourcePrefix : undefined;
+    },
+    deploymentExists: async (id): Promise<boolean> => {
+      const found: DeploymentRecord | undefined = await unlessNotFound(deployments.record(id), 'GANTRY_ERR_DEPLOYMENT_NOT_FOUND');
+      return found?.id === id;
+    },
+  });
   const storage = new StorageService({
     state,
     blobs,
     staging: new DirectoryBlobStore(paths.multipart),
-    signingKey: loadOrCreateKeyFile(paths.signingKey),
+    signingKey,
     clock,
     ttlSeconds: config.signedUrlTtlSeconds,
     maxUploadBytes: config.maxUploadBytes,
+    volumeUrls,
   });
   const scheduler =
     options.scheduler ??
-    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, storage, publicUrl });
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, volumeUrls, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
@@ -180,7 +196,7 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
     coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
     work: [
       { start: ({ signal, fence }) => queue.start(signal, fence), stop: () => queue.stepDown() },
-      { start: ({ signal }) => autoscaler.start(signal), stop: () => autoscaler.close() },
+      { start: ({ signal, fence }) => autoscaler.start(signal, fence), stop: () => autoscaler.close() },
     ],
     logger,
   });
@@ -231,7 +247,7 @@ interface SchedulerDeps {
   workloadSecrets: WorkloadSecrets | undefined;
   volumes: VolumeService;
   blobs: DirectoryBlobStore;
-  storage: StorageService;
+  volumeUrls: VolumeFileUrls;
   publicUrl: PublicUrl;
 }
 
@@ -244,11 +260,7 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
       clock: deps.clock,
       logger: deps.logger,
       workloadSecrets: deps.workloadSecrets,
-      volumes: storageVolumeFiles({
-        sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
-        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
-        sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
-      }),
+      volumes: nomadVolumeFiles(deps),
     });
   }
   return new LocalScheduler({
@@ -263,6 +275,15 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
   });
 }
 
+/** The volume files of Nomad jobs: listed live from storage, each with a volume file URL that never expires. */
+function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'volumeUrls' | 'publicUrl'>): VolumeFiles {
+  return storageVolumeFiles({
+    resolve: (name, version) => deps.volumes.resolveMount(name, version),
+    list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+    url: (file) => deps.volumeUrls.url(deps.publicUrl.get(), file),
+  });
+}
+
 /** KeyService seen as the scheduler's WorkerTokens. */
 function workerTokensOf(keys: KeyService): WorkerTokens {
   return {
@@ -271,11 +292,23 @@ function workerTokensOf(keys: KeyService): WorkerTokens {
   };
 }
 
-/** KeyService seen as the Nomad scheduler's deployment-scoped tokens (one per revision; all revoked at destroy). */
+/**
+ * KeyService seen as the Nomad scheduler's deployment-scoped tokens: one per revision, revoked once no
+ * allocation of the revision runs (`scheduler/nomad/revision-tokens.ts`), all revoked at destroy.
+ */
 function deploymentTokensOf(keys: KeyService): DeploymentTokens {
   return {
-    issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
-    revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
+    issue: async (deploymentId, revisionId) => (await keys.createWorkerToken(deploymentId, undefined, revisionId)).key,
+    revisions: async (deploymentId) => {
+      const newest = new Map<string, number>();
+      for (const k of await keys.list()) {
+        if (k.role !== 'worker' || k.deployment_id !== deploymentId || !k.revision_id) continue;
+        newest.set(k.revision_id, Math.max(newest.get(k.revision_id) ?? 0, Date.parse(k.created_at)));
+      }
+      return [...newest].map(([revisionId, issuedAt]) => ({ revisionId, issuedAt }));
+    },
+    revoke: async (deploymentId, revisionId) =>
+      void (await (revisionId === undefined ? keys.revokeWorkerTokens(deploymentId) : keys.revokeRevisionTokens(deploymentId, revisionId))),
   };
 }
 

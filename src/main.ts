@@ -19,6 +19,7 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   const app = buildServer(deps);
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) deps.logger.error({ err }, 'shutting down after an error');
+    // Steps down first (server.ts, preClose): the lock is released before HTTP waits for requests.
     await app.close();
     await deps.leadership.close();
     for (const part of [...deps.lifecycle].reverse()) await part.close?.();

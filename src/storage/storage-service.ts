@@ -29,6 +29,8 @@ export interface StorageServiceOptions {
   ttlSeconds: number;
   /** Largest single upload in bytes. */
   maxUploadBytes: number;
+  /** Verifies volume file URLs (no expiry, checked against live records: `volumes/volume-file-urls.ts`). */
+  volumeUrls?: { claims(query: QueryInput): boolean; verify(filename: string, query: QueryInput): Promise<void> };
 }
 
 /** A request the client makes as given, with no Gantry key (compat.md §8.23: always PUT, no headers). */
@@ -102,6 +104,13 @@ export class StorageService {
   /** Throws unless `query` carries a valid, unexpired download signature for `filename`. */
   verifyDownload(filename: string, query: QueryInput): void {
     this.signer.verify(downloadTarget(filename), query);
+  }
+
+  /** Like `verifyDownload`, also accepting a volume file URL whose volume version and deployment still exist. */
+  async verifySignedRead(filename: string, query: QueryInput): Promise<void> {
+    const { volumeUrls } = this.options;
+    if (volumeUrls?.claims(query)) return volumeUrls.verify(filename, query);
+    this.verifyDownload(filename, query);
   }
 
   /** The file's bytes. Without `principal` the caller has verified a signature; with one, it is checked. */

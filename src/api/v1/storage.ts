@@ -38,7 +38,7 @@ export async function storageRoutes(app: FastifyInstance, { storage, config }: S
     (config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
   registerUploadRequests(app, storage, baseUrlOf);
   registerReads(app, storage, baseUrlOf);
-  await app.register(signedUploadRoutes, { storage });
+  await app.register(signedUploadRoutes, { storage, maxUploadBytes: config.maxUploadBytes });
 }
 
 type BaseUrlOf = (request: FastifyRequest) => string;
@@ -75,7 +75,7 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
   // HEAD is its own route: Fastify's automatic one would read the whole file only to throw it away.
   const readOptions = { config: { auth: 'optional' as const }, exposeHeadRoute: false };
   app.get('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = readGrant(request, storage);
+    const { filename, principal } = await readGrant(request, storage);
     if (principal && wantsSignedUrl(request)) {
       return reply.redirect(await storage.createDownloadUrl(filename, baseUrlOf(request), principal), 307);
     }
@@ -83,7 +83,7 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
     return fileHeaders(reply, file.info).send(file.stream);
   });
   app.head('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = readGrant(request, storage);
+    const { filename, principal } = await readGrant(request, storage);
     return fileHeaders(reply, await storage.stat(filename, principal)).send();
   });
 
@@ -97,11 +97,11 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
  * Who reads: a valid signature (then no one needs to be checked), or else the caller's key. A signature
  * that is present must be valid even when a key is sent too, so a broken URL never silently works.
  */
-function readGrant(request: FastifyRequest, storage: StorageService): { filename: string; principal?: Principal } {
+async function readGrant(request: FastifyRequest, storage: StorageService): Promise<{ filename: string; principal?: Principal }> {
   const filename = checkedFilename(wildcardOf(request), 'path');
   const query = request.query as QueryInput;
   if (hasSignature(query)) {
-    storage.verifyDownload(filename, query);
+    await storage.verifySignedRead(filename, query);
     return { filename };
   }
   if (!request.principal) {
