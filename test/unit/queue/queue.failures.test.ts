@@ -203,6 +203,35 @@ describe('JobQueue under failing writes', () => {
       await expectEveryJobEnds();
     });
 
+    it('a lost claim found on a done from a replaced incarnation', async () => {
+      const job = await submit();
+      await retrieve();
+      env.replicas.start('r0'); // restarted, no exit reported
+      env.store.failNextWrite(fault);
+      await expect(update(job.request_id, 'done')).rejects.toThrow();
+      await expectAgreement();
+      await env.queue.expireLeases(); // retries a loss whose write did not go through
+      await expect(update(job.request_id, 'done')).rejects.toMatchObject({ code: 'GANTRY_ERR_JOB_NOT_HELD' });
+      expect(await storedOne(job.request_id)).toMatchObject({ status: 'pending', retries: 1 });
+      await expectAgreement();
+      await expectEveryJobEnds();
+    });
+
+    it('a claim given up by a replica that asks for a new job', async () => {
+      const job = await submit();
+      await retrieve();
+      env.clock.advance(10_000);
+      env.store.failNextWrite(fault);
+      // Lost once its write went through, the job is first in line again, for this very poll.
+      const got = await retrieve(replica('r0'), { idleSeconds: 3 });
+      expect(got?.record.request_id).toBe(fault === 'before-commit' ? undefined : job.request_id);
+      await expectAgreement();
+      await env.queue.expireLeases(); // retries a loss whose write did not go through
+      expect(await storedOne(job.request_id)).toMatchObject({ status: fault === 'before-commit' ? 'pending' : 'running', retries: 1 });
+      await expectAgreement();
+      await expectEveryJobEnds();
+    });
+
     it('a lost claim found by the rebuild', async () => {
       const job = await submit();
       await retrieve();
