@@ -36,8 +36,8 @@ export class QueueLifecycle {
 
   /**
    * Rebuilds the in-memory queues from the store and loses the claims whose incarnation is gone (one
-   * question to the scheduler per deployment), then
-   * serves and starts the sweeps. A step-down at any point abandons the rebuild: the queue does not serve.
+   * question to the scheduler per deployment), then serves and starts the sweeps. A step-down at any
+   * point abandons the rebuild: the queue does not serve.
    * `JobQueue.start()` calls it in the tick in which it opens the writes, so no step-down falls between.
    */
   async rebuild(): Promise<void> {
