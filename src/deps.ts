@@ -222,8 +222,7 @@ function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
       maxOutputBytes: config.maxOutputBytes,
       retentionMs: config.jobRetentionHours * 3_600_000,
     },
-    isReplicaAlive: async (deploymentId, replicaId) =>
-      (await deps.scheduler.replicas(deploymentId)).some((r) => r.replicaId === replicaId && r.state !== 'Terminated'),
+    incarnations: (deploymentId) => deps.scheduler.incarnations(deploymentId),
   });
   deps.scheduler.onReplicaExit((exit) => {
     queue

@@ -18,7 +18,7 @@ interface SimReplica {
  * new ones). A stopped replica that held a job loses its claim, and that is counted: drains exist to
  * keep `lostClaims` at 0. Records scale calls and replica time.
  */
-export class SimScheduler implements Pick<Scheduler, 'replicas' | 'scaleDownOrder' | 'scale'> {
+export class SimScheduler implements Pick<Scheduler, 'replicas' | 'incarnations' | 'scaleDownOrder' | 'scale'> {
   readonly scaleCalls: Array<{ at: number; count: number }> = [];
   lostClaims = 0;
   private live: SimReplica[] = [];
@@ -42,6 +42,11 @@ export class SimScheduler implements Pick<Scheduler, 'replicas' | 'scaleDownOrde
 
   async replicas(deploymentId: string): Promise<ReplicaStatus[]> {
     return this.live.map((r) => this.statusOf(deploymentId, r));
+  }
+
+  /** A simulated replica runs one process for its whole life: its incarnation is its id. */
+  async incarnations(): Promise<Map<string, string>> {
+    return new Map(this.live.map((r) => [r.replicaId, r.replicaId]));
   }
 
   async scaleDownOrder(): Promise<string[]> {

@@ -44,7 +44,7 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     });
     if (!claimed) return { data: null };
     if (request.raw.destroyed) {
-      await queue.release(deployment.id, claimed.record.request_id);
+      await queue.release(deployment.id, claimed.record.request_id, claimant);
       return { data: null };
     }
     const { record, payload } = claimed;

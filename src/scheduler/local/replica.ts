@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { isoTime } from '../../shared/clock.js';
 import type { JobSpec, ReplicaExit, ReplicaState, ReplicaStatus } from '../scheduler.js';
@@ -49,6 +50,8 @@ export class Replica {
   private startedAt: number | undefined;
   private readySince: number | undefined;
   private token: string | undefined;
+  /** This run of the process (Scheduler.incarnations): made at each launch, kept by an adoption. */
+  private incarnation: string | undefined;
   private restarts: number;
   private volumePreload: ReplicaStatus['volumePreload'];
   private readonly tracker: RestartTracker;
@@ -69,6 +72,7 @@ export class Replica {
     this.restarts = record.restarts;
     this.startedAt = record.startedAt;
     this.readySince = record.readySince;
+    this.incarnation = record.incarnation ?? (record.pid === undefined ? undefined : `pid-${record.pid}-${record.pidStartTime}`);
     this.tracker = new RestartTracker(ctx.options.restartPolicy);
   }
 
@@ -89,6 +93,11 @@ export class Replica {
       if (this.handle) void this.terminate(this.handle);
     }
     await this.loop;
+  }
+
+  /** The incarnation of the process running now, if one runs. */
+  runningIncarnation(): Array<{ replicaId: string; incarnation: string }> {
+    return this.handle && this.incarnation ? [{ replicaId: this.replicaId, incarnation: this.incarnation }] : [];
   }
 
   isReady(): boolean {
@@ -194,6 +203,7 @@ export class Replica {
       this.volumePreload = { ...this.volumePreload, status: 'Completed', completedAt: this.now() };
     }
     this.startedAt = this.ctx.options.clock.now();
+    this.incarnation = randomUUID();
     this.persist(handle);
     this.ctx.logger.info({ replicaId: this.replicaId, pid: handle.pid, port: this.port, gpus }, 'replica started');
     return handle;
@@ -315,6 +325,7 @@ export class Replica {
       gpus: this.gpus,
       pid: handle?.pid,
       pidStartTime: handle?.startTime,
+      incarnation: handle ? this.incarnation : undefined,
       startedAt: this.startedAt,
       readySince: this.readySince,
       restarts: this.restarts,

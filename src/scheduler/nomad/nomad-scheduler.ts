@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { JobSpec, LogLine, LogOptions, ReplicaExit, ReplicaStatus, Scheduler, VolumeMountSpec } from '../scheduler.js';
 import { UnsupportedSpecError } from '../scheduler.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { incarnationsOf } from './incarnations.js';
 import { JobDirectory, versionInfoOf } from './job-directory.js';
 import { allocLogLines } from './log-stream.js';
 import { merge } from './merge.js';
@@ -175,6 +176,11 @@ export class NomadScheduler implements Scheduler {
     const missing = job.TaskGroups[0]!.Count - replicas.filter((r) => r.state !== 'Terminated').length;
     const unplaced = missing > 0 ? unplacedReplicas(latest(evals.data), GROUP_NAME, deploymentId, versionInfoOf(job)) : [];
     return [...replicas, ...unplaced.slice(0, missing)];
+  }
+
+  async incarnations(deploymentId: string): Promise<Map<string, string>> {
+    const jobId = await this.directory.jobIdOf(deploymentId);
+    return jobId ? incarnationsOf((await this.o.client.jobs.allocations(jobId)).data) : new Map();
   }
 
   async scaleDownOrder(deploymentId: string): Promise<string[]> {
