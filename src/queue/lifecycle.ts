@@ -90,7 +90,7 @@ export class QueueLifecycle {
 function restore(state: QueueState, record: JobRecord): void {
   state.seq = Math.max(state.seq, record.seq);
   if (record.status !== 'pending' && record.status !== 'running') return;
-  apply(state, state.queueOf(record.deployment_id), record);
+  apply(state, state.queueOf(record.deployment_id), record, true);
 }
 
 /** Answers every waiting long poll with no job. */

@@ -32,9 +32,13 @@ export async function commit(state: QueueState, q: DeploymentQueue, next: JobRec
   apply(state, q, next);
 }
 
-/** Puts a durable record in memory; a pending one goes to a waiting worker when there is one. */
-export function apply(state: QueueState, q: DeploymentQueue, record: JobRecord): void {
-  q.place(record, record.status === 'running' ? deadlineOf(state, record) : undefined);
+/**
+ * Puts a durable record in memory; a pending one goes to a waiting worker when there is one. `rebuilt`
+ * (a record read back by a new leadership's rebuild) gives a running lease at least one lease period from
+ * now: its worker could not renew while no server was leading.
+ */
+export function apply(state: QueueState, q: DeploymentQueue, record: JobRecord, rebuilt = false): void {
+  q.place(record, record.status === 'running' ? deadlineOf(state, record, rebuilt) : undefined);
   if (record.status === 'pending') handOut(state, q);
 }
 
@@ -134,13 +138,21 @@ async function writtenAfterAll(state: QueueState, q: DeploymentQueue, next: JobR
 }
 
 /** When the claim of a running record ends without news, on this process's monotonic clock. */
-function deadlineOf(state: QueueState, record: JobRecord): Deadline {
+function deadlineOf(state: QueueState, record: JobRecord, rebuilt: boolean): Deadline {
   const { clock, settings } = state.deps;
   const mono = monotonicNow(clock);
   const wall = clock.now();
-  const leaseUntil = record.claim?.lease_until;
   const ceilingAt = Date.parse(record.claimed_at ?? record.created_at) + settings.claimCeilingMs;
-  return { lease: leaseUntil === undefined ? undefined : mono + (leaseUntil - wall), ceiling: mono + (ceilingAt - wall) };
+  const left = leaseLeftMs(record, wall, rebuilt);
+  return { lease: left === undefined ? undefined : mono + left, ceiling: mono + (ceilingAt - wall) };
+}
+
+/** How long a record's lease has left, in ms; after a rebuild, at least one whole lease period. */
+function leaseLeftMs(record: JobRecord, wall: number, rebuilt: boolean): number | undefined {
+  const claim = record.claim;
+  if (claim?.lease_until === undefined) return undefined;
+  const left = claim.lease_until - wall;
+  return rebuilt && claim.lease_seconds !== undefined ? Math.max(left, claim.lease_seconds * 1000) : left;
 }
 
 function sameRecord(a: JobRecord, b: JobRecord): boolean {

@@ -36,16 +36,20 @@ const DEP = 'dep_1';
 describe('JobQueue lease deadlines', () => {
   let clock: SettableClock;
   let queue: JobQueue;
-  beforeEach(async () => {
-    clock = new SettableClock();
-    const store = new MemoryStateStore();
-    const blobs = new DirectoryBlobStore(mkdtempSync(path.join(tmpdir(), 'gantry-queue-leases-')));
-    queue = new JobQueue({
+  let store: MemoryStateStore;
+  let blobs: DirectoryBlobStore;
+  const makeQueue = () =>
+    new JobQueue({
       store: new JobStore(store, blobs, new WriteBatcher(store)),
       clock,
       logger: createLogger({ level: 'silent' }),
       settings: { leaseSweepMs: 60_000, claimCeilingMs: 3_600_000, maxOutputBytes: 1 << 20, retentionMs: 86_400_000 },
     });
+  beforeEach(async () => {
+    clock = new SettableClock();
+    store = new MemoryStateStore();
+    blobs = new DirectoryBlobStore(mkdtempSync(path.join(tmpdir(), 'gantry-queue-leases-')));
+    queue = makeQueue();
     await queue.start();
   });
   afterEach(async () => queue.close());
@@ -76,6 +80,22 @@ describe('JobQueue lease deadlines', () => {
     await queue.expireLeases();
     expect(await statusOf(id)).toBe('running');
     clock.pass(3_600_000);
+    await queue.expireLeases();
+    expect(await statusOf(id)).toBe('pending');
+  });
+
+  it('gives a lease that ran out while no server led one more lease period after the rebuild', async () => {
+    const id = await claimWithLease(60);
+    await queue.close();
+    clock.pass(120_000); // the control plane was down for two minutes: the worker could not renew
+    queue = makeQueue();
+    await queue.start();
+    await queue.expireLeases();
+    expect(await statusOf(id)).toBe('running');
+    clock.pass(59_000);
+    await queue.expireLeases();
+    expect(await statusOf(id)).toBe('running');
+    clock.pass(2_000);
     await queue.expireLeases();
     expect(await statusOf(id)).toBe('pending');
   });
