@@ -60,6 +60,7 @@ export class NomadScheduler implements Scheduler {
   private readonly listeners = new Set<(exit: ReplicaExit) => void>();
   private readonly watcher: ExitWatcher;
   private readonly revisions: RevisionTokenSweeper;
+  private readonly incarnationAsks = new Map<string, Promise<Map<string, string>>>();
   private killTimeoutCapMs: number | undefined;
 
   constructor(private readonly o: NomadSchedulerOptions) {
@@ -178,7 +179,16 @@ export class NomadScheduler implements Scheduler {
     return [...replicas, ...unplaced.slice(0, missing)];
   }
 
-  async incarnations(deploymentId: string): Promise<Map<string, string>> {
+  /** Concurrent asks for one deployment (every worker poll and status update asks) share one listing. */
+  incarnations(deploymentId: string): Promise<Map<string, string>> {
+    let asked = this.incarnationAsks.get(deploymentId);
+    if (asked) return asked;
+    asked = this.listIncarnations(deploymentId).finally(() => this.incarnationAsks.delete(deploymentId));
+    this.incarnationAsks.set(deploymentId, asked);
+    return asked;
+  }
+
+  private async listIncarnations(deploymentId: string): Promise<Map<string, string>> {
     const jobId = await this.directory.jobIdOf(deploymentId);
     return jobId ? incarnationsOf((await this.o.client.jobs.allocations(jobId)).data) : new Map();
   }
