@@ -5,6 +5,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KeyService } from './auth/key-service.js';
 import { ensureProject } from './auth/project.js';
 import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
+import { migrateLegacyBlobLayout } from './blobs/directory/layout-migration.js';
+import { namespaced } from './blobs/namespaces.js';
+import { StorageRecords } from './storage/records.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -58,7 +61,10 @@ export interface DataPaths {
   state: string;
   secretsKey: string;
   signingKey: string;
+  /** Where blobs lived before namespaces; migrated into `blobs` at start (layout-migration.ts). */
   files: string;
+  /** The BlobStore's root: `uploads/`, `queue/`, `volumes/` (blobs/namespaces.ts). */
+  blobs: string;
   multipart: string;
   tls: string;
   adminKey: string;
@@ -71,6 +77,7 @@ export function dataPaths(dataDir: string): DataPaths {
     secretsKey: path.join(dataDir, 'secrets.key'),
     signingKey: path.join(dataDir, 'signing.key'),
     files: path.join(dataDir, 'files'),
+    blobs: path.join(dataDir, 'blobs'),
     multipart: path.join(dataDir, 'multipart'),
     tls: path.join(dataDir, 'tls'),
     adminKey: path.join(dataDir, 'admin-key'),
@@ -88,7 +95,8 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const paths = dataPaths(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const state = buildStateStore(config);
-  const blobs = new DirectoryBlobStore(paths.files);
+  const blobs = await namespacedBlobStore(paths, state, logger);
+  const jobStore = new JobStore(state, namespaced(blobs, 'queue'), new WriteBatcher(state));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
@@ -99,7 +107,8 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const scalingEvents = new ScalingEvents(state);
   const storage = new StorageService({
     state,
-    blobs,
+    blobs: namespaced(blobs, 'uploads'),
+    jobs: jobStore,
     staging: new DirectoryBlobStore(paths.multipart),
     signingKey: loadOrCreateKeyFile(paths.signingKey),
     clock,
@@ -120,7 +129,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     apiBaseUrl: () => publicUrl.get(),
     scalingEvents,
   });
-  const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
+  const queue = buildQueue(config, { store: jobStore, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
   const requestStats = new RequestStats(clock);
   const discovery = buildDiscovery(config, { scheduler, logger });
@@ -187,8 +196,7 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
 }
 
 interface QueueDeps {
-  state: StateStore;
-  blobs: DirectoryBlobStore;
+  store: JobStore;
   clock: Clock;
   logger: Logger;
   scheduler: Scheduler;
@@ -197,7 +205,7 @@ interface QueueDeps {
 /** The queue over the StateStore (group commit) and BlobStore, told of every replica that ends. */
 function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
   const queue = new JobQueue({
-    store: new JobStore(deps.state, deps.blobs, new WriteBatcher(deps.state)),
+    store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     settings: {
@@ -247,7 +255,7 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
       workloadSecrets: deps.workloadSecrets,
       volumes: storageVolumeFiles({
         sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
-        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+        list: async (prefix) => (await namespaced(deps.blobs, 'uploads').list(prefix)).map((b) => b.name),
         sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
       }),
     });
@@ -278,6 +286,16 @@ function deploymentTokensOf(keys: KeyService): DeploymentTokens {
     issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
     revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
   };
+}
+
+/** The BlobStore at `blobs/`, with a pre-namespace `files/` directory migrated into it first. */
+async function namespacedBlobStore(paths: DataPaths, state: StateStore, logger: Logger): Promise<DirectoryBlobStore> {
+  const blobs = new DirectoryBlobStore(paths.blobs);
+  const records = new StorageRecords(state);
+  const isUpload = async (filename: string) => (await records.getFile(filename)) !== undefined;
+  const report = await migrateLegacyBlobLayout({ legacyRoot: paths.files, root: paths.blobs, blobs, isUpload });
+  if (report.movedUploads || report.movedQueueValues > 0) logger.info({ ...report, from: paths.files, to: paths.blobs }, 'moved stored files into the namespaced layout');
+  return blobs;
 }
 
 function isLifecycle(value: object): value is Lifecycle {
