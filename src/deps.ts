@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -8,6 +7,7 @@ import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
 import { migrateLegacyBlobLayout } from './blobs/directory/layout-migration.js';
 import { namespaced } from './blobs/namespaces.js';
 import { StorageRecords } from './storage/records.js';
+import { ensurePrivateDirSync, secureDataDir } from './startup/data-dir.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -93,7 +93,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const paths = dataPaths(config.dataDir);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDirLogged(config.dataDir, logger);
   const state = buildStateStore(config);
   const blobs = await namespacedBlobStore(paths, state, logger);
   const jobStore = new JobStore(state, namespaced(blobs, 'queue'), new WriteBatcher(state));
@@ -288,6 +288,16 @@ function deploymentTokensOf(keys: KeyService): DeploymentTokens {
   };
 }
 
+/** Data directory 0700 and everything in it owner-only; says so when it was open to others. */
+function secureDataDirLogged(dataDir: string, logger: Logger): void {
+  const report = secureDataDir(dataDir);
+  if (report.wasOpen !== undefined) {
+    const mode = report.wasOpen.toString(8).padStart(4, '0');
+    logger.warn({ dataDir, mode }, `the data directory was readable by others (mode ${mode}); it is now 0700 and every file in it owner-only`);
+  }
+  if (report.narrowed > 0) logger.info({ dataDir, narrowed: report.narrowed }, 'narrowed the modes of files in the data directory to owner-only');
+}
+
 /** The BlobStore at `blobs/`, with a pre-namespace `files/` directory migrated into it first. */
 async function namespacedBlobStore(paths: DataPaths, state: StateStore, logger: Logger): Promise<DirectoryBlobStore> {
   const blobs = new DirectoryBlobStore(paths.blobs);
@@ -308,7 +318,7 @@ export function buildStateStore(config: ServerConfig): StateStore {
   if (consul) {
     return new ConsulStateStore(consulClientFrom(consul), consul.kvPrefix);
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirSync(config.dataDir);
   return new SqliteStateStore(dataPaths(config.dataDir).state);
 }
 
