@@ -19,10 +19,10 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   const deps = await buildDeps(config, tls ? { tls: { cert: tls.cert, key: tls.key }, caFile: tls.caFile } : {});
   const admin = await ensureAdminKey(deps.keys, config.adminKey, dataPaths(config.dataDir).adminKey);
   const app = buildServer(deps);
-  let stopTlsRefresh: (() => void) | undefined;
+  const tlsRefresh: { stop?: (() => void) | undefined } = {};
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) deps.logger.error({ err }, 'shutting down after an error');
-    stopTlsRefresh?.();
+    tlsRefresh.stop?.();
     await app.close();
     await deps.leadership.close();
     for (const part of [...deps.lifecycle].reverse()) await part.close?.();
@@ -32,7 +32,7 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   // rebuild would take a place ahead of every job already waiting.
   for (const part of deps.lifecycle) await part.start?.();
   await app.listen({ host: config.host, port: config.port });
-  stopTlsRefresh = keepTlsFresh(config, tls, (next) => (app.server as Server).setSecureContext({ cert: next.cert, key: next.key }), deps.logger);
+  tlsRefresh.stop = keepTlsFresh(config, tls, (next) => (app.server as Server).setSecureContext({ cert: next.cert, key: next.key }), deps.logger);
   const url = listenUrl(config, tls, (app.server.address() as AddressInfo).port);
   deps.publicUrl.listening(url);
   // A cluster replica campaigns now that its advertise URL is known (the embedded default already leads).
