@@ -16,12 +16,12 @@ import { FakeClock } from '../../helpers/test-server.js';
 const TTL = 600;
 const BASE = 'https://gantry.test:8443';
 const user: Principal = { kind: 'user', keyId: 'key_user', name: 'alice', role: 'user' };
-const worker = (deploymentId: string, replicaId: string | undefined = 'r1'): Principal => ({
+const worker = (deploymentId: string, replicaId: string | null = 'r1'): Principal => ({
   kind: 'worker',
   keyId: `key_${deploymentId}`,
   name: `worker:${deploymentId}`,
   deploymentId,
-  replicaId,
+  replicaId: replicaId ?? undefined,
 });
 
 /** Jobs by `<deployment>/<request id>`, as the queue's records hold them. */
@@ -209,7 +209,7 @@ describe('StorageService', () => {
     });
 
     it('binds a deployment-wide token (Nomad) to running jobs of its deployment', async () => {
-      const nomadWorker = worker('dep-a', undefined);
+      const nomadWorker = worker('dep-a', null); // issued to the deployment, not to one replica
       await uploadAs(nomadWorker, `${jobs.running('dep-a', 'alloc-1')}-o.txt`, 'ok');
       await expect(storage.createUploadUrl(`${jobs.running('dep-b')}-o.txt`, nomadWorker, BASE)).rejects.toMatchObject(refusal);
     });
