@@ -22,11 +22,11 @@ export async function runServer(options: LoadConfigOptions): Promise<void> {
   const tlsRefresh: { stop?: (() => void) | undefined } = {};
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) deps.logger.error({ err }, 'shutting down after an error');
-    tlsRefresh.stop?.();
     await app.close();
     await deps.leadership.close();
     for (const part of [...deps.lifecycle].reverse()) await part.close?.();
     await deps.state.close();
+    tlsRefresh.stop?.();
   });
   // The queue is rebuilt and replicas re-adopted before the first request: a submit served before the
   // rebuild would take a place ahead of every job already waiting.
