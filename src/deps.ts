@@ -63,7 +63,7 @@ export interface DataPaths {
   signingKey: string;
   /** Where blobs lived before namespaces; migrated into `blobs` at start (layout-migration.ts). */
   files: string;
-  /** The BlobStore's root: `uploads/`, `queue/`, `volumes/` (blobs/namespaces.ts). */
+  /** The BlobStore's root: `uploads/` (the Storage API's own DirectoryBlobStore), `queue/`, `volumes/` (blobs/namespaces.ts). */
   blobs: string;
   multipart: string;
   tls: string;
@@ -95,19 +95,21 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const paths = dataPaths(config.dataDir);
   secureDataDirLogged(config.dataDir, logger);
   const state = buildStateStore(config);
-  const blobs = await namespacedBlobStore(paths, state, logger);
-  const jobStore = new JobStore(state, namespaced(blobs, 'queue'), new WriteBatcher(state));
+  // The whole blob store (volumes use every namespace); the Storage API and listings see `uploads/` only.
+  const blobRoot = await namespacedBlobStore(paths, state, logger);
+  const blobs = new DirectoryBlobStore(path.join(paths.blobs, 'uploads'));
+  const jobStore = new JobStore(state, namespaced(blobRoot, 'queue'), new WriteBatcher(state));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
   const { secrets, workloadSecrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
   const publicUrl = new PublicUrl(config.publicUrl);
   const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
-  const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const volumes = new VolumeService({ state, blobs: blobRoot, localPathOf: (prefix) => blobRoot.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
   const storage = new StorageService({
     state,
-    blobs: namespaced(blobs, 'uploads'),
+    blobs,
     jobs: jobStore,
     staging: new DirectoryBlobStore(paths.multipart),
     signingKey: loadOrCreateKeyFile(paths.signingKey),
@@ -255,7 +257,7 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
       workloadSecrets: deps.workloadSecrets,
       volumes: storageVolumeFiles({
         sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
-        list: async (prefix) => (await namespaced(deps.blobs, 'uploads').list(prefix)).map((b) => b.name),
+        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
         sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
       }),
     });
