@@ -5,10 +5,11 @@ import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 export const KEY_FILE_MODE = 0o600;
 
 /**
- * Certificates are public, but every file of the data directory is owner-only (issue 15 item 9); a
- * replica gets the CA through `SSL_CERT_FILE` from the scheduler.
+ * Certificates are public: a replica sandboxed under another user reads the CA through a read-only bind
+ * of ca.pem (the 0700 directories around it keep everyone else out). The only files of the data directory
+ * that are not 0600.
  */
-export const CERT_FILE_MODE = 0o600;
+export const CERT_FILE_MODE = 0o644;
 
 /** Creates `dir` owner-only, or narrows an existing one to 0700. */
 export async function ensurePrivateDir(dir: string): Promise<void> {

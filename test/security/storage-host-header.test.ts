@@ -79,9 +79,12 @@ describe('a real server process over HTTPS, with a hostile Host header (issue 15
       expect(res.status, res.text).toBe(200);
       expect(new URL((JSON.parse(res.text) as { upload_url: { url: string } }).upload_url.url).origin).toBe(new URL(server.url).origin);
     }
-    for (const file of ['state.db', 'state.db-wal', 'admin-key', 'tls/ca.pem', 'tls/ca-key.pem']) {
+    for (const file of ['state.db', 'state.db-wal', 'admin-key', 'signing.key', 'tls/ca-key.pem', 'tls/server-key.pem']) {
       expect((statSync(path.join(dataDir, file)).mode & 0o777).toString(8), file).toBe('600');
     }
+    // Certificates are public (a sandboxed replica reads the CA through a bind), inside a 0700 directory.
+    expect((statSync(path.join(dataDir, 'tls/ca.pem')).mode & 0o777).toString(8)).toBe('644');
+    expect((statSync(path.join(dataDir, 'tls')).mode & 0o777).toString(8)).toBe('700');
     expect((statSync(dataDir).mode & 0o777).toString(8)).toBe('700');
   });
 });

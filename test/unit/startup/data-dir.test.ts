@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -59,6 +59,21 @@ describe('data directory file modes (issue 15 item 9)', () => {
     expect(modeOf(path.join(dataDir, 'venv', 'bin', 'python'))).toBe('700');
     const warning = lines.map((l) => JSON.parse(l) as { level: number; mode?: string }).find((l) => l.level === 40 && l.mode === '0755');
     expect(warning).toBeDefined();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('keeps group read on a tree handed to the replicas’ group, and takes every other bit away', () => {
+    const dataDir = path.join(dir, 'shared');
+    mkdirSync(path.join(dataDir, 'venvs', 'v1'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'venvs', 'v1', 'lib.py'), 'x');
+    chmodSync(path.join(dataDir, 'venvs', 'v1'), 0o775);
+    chmodSync(path.join(dataDir, 'venvs', 'v1', 'lib.py'), 0o666);
+    chownSync(path.join(dataDir, 'venvs', 'v1'), 0, 64_000);
+    chownSync(path.join(dataDir, 'venvs', 'v1', 'lib.py'), 0, 64_000);
+    writeFileSync(path.join(dataDir, 'own.txt'), 'y', { mode: 0o664 });
+    secureDataDir(dataDir);
+    expect(modeOf(path.join(dataDir, 'venvs', 'v1'))).toBe('750');
+    expect(modeOf(path.join(dataDir, 'venvs', 'v1', 'lib.py'))).toBe('640');
+    expect(modeOf(path.join(dataDir, 'own.txt'))).toBe('600');
   });
 
   it('reports nothing for a directory that is already private', () => {
