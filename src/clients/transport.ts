@@ -68,7 +68,7 @@ export class OutboundTransport {
     } catch (err) {
       throw this.clean(err, config);
     }
-    if (res.status >= 300) res.data = scrubBody(res.data, this.secretsFor(config)) as T;
+    if (res.status >= 300) res.data = scrubBody(await drained(res.data), this.secretsFor(config)) as T;
     return res;
   }
 
@@ -92,12 +92,20 @@ export class OutboundTransport {
   }
 }
 
-/** A body as axios gave it (text, bytes, parsed JSON, or a stream left alone) with `secrets` blanked. */
+/** An error status's body as text when axios left it a stream (a streaming request): error bodies are short. */
+async function drained(data: unknown): Promise<unknown> {
+  if (data === null || typeof data !== 'object' || typeof (data as { pipe?: unknown }).pipe !== 'function') return data;
+  const chunks: Buffer[] = [];
+  for await (const chunk of data as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A body as axios gave it (text, bytes or parsed JSON) with `secrets` blanked. */
 function scrubBody(data: unknown, secrets: string[]): unknown {
   if (typeof data === 'string') return cleanText(data, secrets);
   if (Buffer.isBuffer(data)) return Buffer.from(cleanText(data.toString('utf8'), secrets));
   if (data instanceof ArrayBuffer) return Buffer.from(cleanText(Buffer.from(data).toString('utf8'), secrets));
-  if (data === null || typeof data !== 'object' || typeof (data as { pipe?: unknown }).pipe === 'function') return data;
+  if (data === null || typeof data !== 'object') return data;
   const json = JSON.stringify(data);
   const cleaned = cleanText(json, secrets);
   return cleaned === json ? data : (JSON.parse(cleaned) as unknown);

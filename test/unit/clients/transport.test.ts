@@ -43,6 +43,15 @@ describe('OutboundTransport', () => {
     transport.close();
   });
 
+  it('blanks credentials in the error body of a streaming request too', async () => {
+    const transport = new OutboundTransport({ baseUrl: url, headers: { 'X-Nomad-Token': TOKEN } });
+    const res = await transport.request<string>({ url: '/fail', responseType: 'stream' });
+    expect(res.status).toBe(502);
+    expect(res.data).toContain('<redacted>');
+    expect(res.data).not.toContain(TOKEN);
+    transport.close();
+  });
+
   it.each([
     ['a timeout', { url: '/slow', timeout: 100 }, 'ETIMEDOUT'],
     ['an abort', { url: '/slow', signal: AbortSignal.timeout(100) }, 'ERR_CANCELED'],
