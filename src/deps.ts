@@ -1,10 +1,13 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KeyService } from './auth/key-service.js';
 import { ensureProject } from './auth/project.js';
 import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
+import { migrateLegacyBlobLayout } from './blobs/directory/layout-migration.js';
+import { namespaced } from './blobs/namespaces.js';
+import { StorageRecords } from './storage/records.js';
+import { ensurePrivateDirSync, secureDataDir } from './startup/data-dir.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -60,7 +63,10 @@ export interface DataPaths {
   state: string;
   secretsKey: string;
   signingKey: string;
+  /** Where blobs lived before namespaces; migrated into `blobs` at start (layout-migration.ts). */
   files: string;
+  /** The BlobStore's root: `uploads/` (the Storage API's own DirectoryBlobStore), `queue/`, `volumes/` (blobs/namespaces.ts). */
+  blobs: string;
   multipart: string;
   tls: string;
   adminKey: string;
@@ -73,6 +79,7 @@ export function dataPaths(dataDir: string): DataPaths {
     secretsKey: path.join(dataDir, 'secrets.key'),
     signingKey: path.join(dataDir, 'signing.key'),
     files: path.join(dataDir, 'files'),
+    blobs: path.join(dataDir, 'blobs'),
     multipart: path.join(dataDir, 'multipart'),
     tls: path.join(dataDir, 'tls'),
     adminKey: path.join(dataDir, 'admin-key'),
@@ -88,16 +95,19 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const paths = dataPaths(config.dataDir);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDirLogged(config.dataDir, logger);
   const state = buildStateStore(config);
-  const blobs = new DirectoryBlobStore(paths.files);
+  // The whole blob store (volumes use every namespace); the Storage API and listings see `uploads/` only.
+  const blobRoot = await namespacedBlobStore(paths, state, logger);
+  const blobs = new DirectoryBlobStore(path.join(paths.blobs, 'uploads'));
+  const jobStore = new JobStore(state, namespaced(blobRoot, 'queue'), new WriteBatcher(state));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
   const { secrets, workloadSecrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
   const publicUrl = new PublicUrl(config.publicUrl);
   const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
-  const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const volumes = new VolumeService({ state, blobs: blobRoot, localPathOf: (prefix) => blobRoot.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
   const signingKey = loadOrCreateKeyFile(paths.signingKey);
   // Volume file URLs (Nomad artifacts) never expire: they hold while the deployment and the version exist.
@@ -115,6 +125,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const storage = new StorageService({
     state,
     blobs,
+    jobs: jobStore,
     staging: new DirectoryBlobStore(paths.multipart),
     signingKey,
     clock,
@@ -136,7 +147,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     apiBaseUrl: () => publicUrl.get(),
     scalingEvents,
   });
-  const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
+  const queue = buildQueue(config, { store: jobStore, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
   const requestStats = new RequestStats(clock);
   const discovery = buildDiscovery(config, { scheduler, logger });
@@ -203,8 +214,7 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
 }
 
 interface QueueDeps {
-  state: StateStore;
-  blobs: DirectoryBlobStore;
+  store: JobStore;
   clock: Clock;
   logger: Logger;
   scheduler: Scheduler;
@@ -213,7 +223,7 @@ interface QueueDeps {
 /** The queue over the StateStore (group commit) and BlobStore, told of every replica that ends. */
 function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
   const queue = new JobQueue({
-    store: new JobStore(deps.state, deps.blobs, new WriteBatcher(deps.state)),
+    store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     settings: {
@@ -312,6 +322,26 @@ function deploymentTokensOf(keys: KeyService): DeploymentTokens {
   };
 }
 
+/** Data directory 0700 and everything in it owner-only; says so when it was open to others. */
+function secureDataDirLogged(dataDir: string, logger: Logger): void {
+  const report = secureDataDir(dataDir);
+  if (report.wasOpen !== undefined) {
+    const mode = report.wasOpen.toString(8).padStart(4, '0');
+    logger.warn({ dataDir, mode }, `the data directory was readable by others (mode ${mode}); it is now 0700 and every file in it owner-only`);
+  }
+  if (report.narrowed > 0) logger.info({ dataDir, narrowed: report.narrowed }, 'narrowed the modes of files in the data directory to owner-only');
+}
+
+/** The BlobStore at `blobs/`, with a pre-namespace `files/` directory migrated into it first. */
+async function namespacedBlobStore(paths: DataPaths, state: StateStore, logger: Logger): Promise<DirectoryBlobStore> {
+  const blobs = new DirectoryBlobStore(paths.blobs);
+  const records = new StorageRecords(state);
+  const isUpload = async (filename: string) => (await records.getFile(filename)) !== undefined;
+  const report = await migrateLegacyBlobLayout({ legacyRoot: paths.files, root: paths.blobs, blobs, isUpload });
+  if (report.movedUploads || report.movedQueueValues > 0) logger.info({ ...report, from: paths.files, to: paths.blobs }, 'moved stored files into the namespaced layout');
+  return blobs;
+}
+
 function isLifecycle(value: object): value is Lifecycle {
   return 'start' in value || 'close' in value;
 }
@@ -322,7 +352,7 @@ export function buildStateStore(config: ServerConfig): StateStore {
   if (consul) {
     return new ConsulStateStore(consulClientFrom(consul), consul.kvPrefix);
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirSync(config.dataDir);
   return new SqliteStateStore(dataPaths(config.dataDir).state);
 }
 

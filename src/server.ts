@@ -139,7 +139,7 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
     scheduler: deps.config.cluster.nomadAddr ? 'nomad' : 'local',
   });
   void app.register(secretsRoutes, { secrets: deps.secrets });
-  void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
+  void app.register(storageRoutes, { storage: deps.storage, config: deps.config, listenUrl: () => deps.publicUrl.get(), certificate: deps.tls?.cert });
   void app.register(volumesRoutes, { volumes: deps.volumes });
   void app.register(deploymentsRoutes, { deployments: deps.deployments });
   void app.register(sdkPythonRoutes, { wheel: deps.pythonSdk });

@@ -62,6 +62,7 @@ export const ERRORS = {
   GANTRY_ERR_STORAGE_PARTS_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_STORAGE_FILE_TOO_LARGE: def(413, 'request_too_large'),
   GANTRY_ERR_STORAGE_OWNED_ELSEWHERE: def(403, 'permission_error'),
+  GANTRY_ERR_STORAGE_NOT_JOB_OUTPUT: def(403, 'permission_error'),
   /** The filename needs a stored file to be a directory, or the reverse (`a` and `a/b`). */
   GANTRY_ERR_STORAGE_NAME_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_VOLUME_NOT_FOUND: def(404, 'not_found_error'),

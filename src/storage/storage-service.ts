@@ -10,6 +10,7 @@ import { requesterOf, StorageRecords, type UploadTicket, type Versioned } from '
 import { unixSeconds, UrlSigner, type QueryInput, type SignedTarget } from './signing.js';
 import { bodyChunks, writeDigested, type DigestedBlob } from './streams.js';
 import { fileUrl } from './urls.js';
+import type { JobLookup } from './worker-outputs.js';
 
 export type { CompletedPart, MultipartStart, PartUploadUrl } from './multipart.js';
 export { MAX_PARTS } from './multipart.js';
@@ -18,8 +19,10 @@ export type { QueryInput } from './signing.js';
 
 export interface StorageServiceOptions {
   state: StateStore;
-  /** Where finished files live. */
+  /** Where finished files live: the `uploads` namespace (blobs/namespaces.ts), so no filename reaches another. */
   blobs: BlobStore;
+  /** The queue's jobs, to bind a worker token's uploads to the job it runs (worker-outputs.ts). */
+  jobs: JobLookup;
   /** Where multipart parts wait for `complete`. */
   staging: BlobStore;
   /** HMAC key for signed URLs. */
@@ -59,7 +62,7 @@ export class StorageService {
     const { state, blobs, staging, signingKey, clock, ttlSeconds, maxUploadBytes } = options;
     this.records = new StorageRecords(state);
     this.signer = new UrlSigner(signingKey, clock, ttlSeconds);
-    this.access = new FileAccess(this.records, blobs);
+    this.access = new FileAccess(this.records, blobs, options.jobs);
     const { records, signer, access } = this;
     this.multipart = new MultipartUploads({ records, access, signer, blobs, staging, clock, ttlSeconds, maxUploadBytes });
   }

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../../config/schema.js';
 import { appError } from '../../shared/errors.js';
 import { hasSignature, type QueryInput } from '../../storage/signing.js';
 import type { StorageService } from '../../storage/storage-service.js';
+import { createBaseUrlOf } from '../../storage/base-url.js';
 import { parseInput } from '../schemas/validate.js';
 import {
   checkedFilename,
@@ -18,6 +19,10 @@ import { signedUploadRoutes } from './storage-uploads.js';
 export interface StorageRoutesOptions {
   storage: StorageService;
   config: ServerConfig;
+  /** The URL the server listens at, once it does (PublicUrl.get). */
+  listenUrl: () => string;
+  /** The serving certificate (PEM), whose names a request's Host may use. */
+  certificate?: string | undefined;
 }
 
 /** A complete call lists up to 10,000 parts, more than the JSON API's usual body limit may allow. */
@@ -32,10 +37,12 @@ const COMPLETE_BODY_LIMIT = 4 * 1024 * 1024;
  *   GET  /v1/storage/<filename>              signature, or key; with a key, ?signed=1 → 307 to a signed URL
  *   GET  /v1/deployments/storage/<filename>  user key → 307 to a signed URL
  */
-export async function storageRoutes(app: FastifyInstance, { storage, config }: StorageRoutesOptions): Promise<void> {
-  // Generated URLs point where the client reached us, unless the operator set the public URL.
-  const baseUrlOf = (request: FastifyRequest): string =>
-    (config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+export async function storageRoutes(app: FastifyInstance, options: StorageRoutesOptions): Promise<void> {
+  const { storage, config } = options;
+  // Generated URLs use the public URL, else the request's Host only when it is one of the server's names.
+  const settings = { configured: config.publicUrl, listenUrl: options.listenUrl, listenHost: config.host, certificate: options.certificate };
+  const baseFor = createBaseUrlOf(settings);
+  const baseUrlOf = (request: FastifyRequest): string => baseFor(request.headers.host);
   registerUploadRequests(app, storage, baseUrlOf);
   registerReads(app, storage, baseUrlOf);
   await app.register(signedUploadRoutes, { storage, maxUploadBytes: config.maxUploadBytes });
