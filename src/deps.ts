@@ -1,26 +1,31 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KeyService } from './auth/key-service.js';
 import { ensureProject } from './auth/project.js';
 import { DirectoryBlobStore } from './blobs/directory/directory-blob-store.js';
+import { migrateLegacyBlobLayout } from './blobs/directory/layout-migration.js';
+import { namespaced } from './blobs/namespaces.js';
+import { StorageRecords } from './storage/records.js';
+import { ensurePrivateDirSync, secureDataDir } from './startup/data-dir.js';
 import type { ServerConfig } from './config/schema.js';
 import { LocalSecretStore } from './secrets/local/local-secret-store.js';
 import type { SecretStore } from './secrets/secret-store.js';
 import { buildVaultSecrets } from './secrets/vault/build.js';
 import type { Lifecycle, ServerDeps } from './server.js';
 import { DeploymentService } from './deployments/deployment-service.js';
+import type { DeploymentRecord } from './deployments/types.js';
 import { GpuCatalog, gpuTypeFromOptions } from './deployments/gpu-catalog.js';
 import { RequestStats } from './deployments/request-stats.js';
 import { LocalScheduler } from './scheduler/local/local-scheduler.js';
 import type { Scheduler, WorkerTokens } from './scheduler/scheduler.js';
 import { buildNomadScheduler } from './scheduler/nomad/from-config.js';
-import type { DeploymentTokens } from './scheduler/nomad/nomad-scheduler.js';
+import type { DeploymentTokens, VolumeFiles } from './scheduler/nomad/nomad-scheduler.js';
 import { storageVolumeFiles } from './scheduler/nomad/storage-volume-files.js';
 import type { WorkloadSecrets } from './secrets/workload-secrets.js';
 import { PublicUrl } from './shared/public-url.js';
 import { VolumeService } from './volumes/volume-service.js';
+import { unlessNotFound, VolumeFileUrls } from './volumes/volume-file-urls.js';
 import { Autoscaler } from './autoscaler/autoscaler.js';
 import { registerAutoscalerMetrics } from './autoscaler/metrics.js';
 import { ScalingEvents } from './autoscaler/scaling-events.js';
@@ -58,7 +63,10 @@ export interface DataPaths {
   state: string;
   secretsKey: string;
   signingKey: string;
+  /** Where blobs lived before namespaces; migrated into `blobs` at start (layout-migration.ts). */
   files: string;
+  /** The BlobStore's root: `uploads/` (the Storage API's own DirectoryBlobStore), `queue/`, `volumes/` (blobs/namespaces.ts). */
+  blobs: string;
   multipart: string;
   tls: string;
   adminKey: string;
@@ -71,6 +79,7 @@ export function dataPaths(dataDir: string): DataPaths {
     secretsKey: path.join(dataDir, 'secrets.key'),
     signingKey: path.join(dataDir, 'signing.key'),
     files: path.join(dataDir, 'files'),
+    blobs: path.join(dataDir, 'blobs'),
     multipart: path.join(dataDir, 'multipart'),
     tls: path.join(dataDir, 'tls'),
     adminKey: path.join(dataDir, 'admin-key'),
@@ -86,29 +95,47 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const paths = dataPaths(config.dataDir);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDirLogged(config.dataDir, logger);
   const state = buildStateStore(config);
-  const blobs = new DirectoryBlobStore(paths.files);
+  // The whole blob store (volumes use every namespace); the Storage API and listings see `uploads/` only.
+  const blobRoot = await namespacedBlobStore(paths, state, logger);
+  const blobs = new DirectoryBlobStore(path.join(paths.blobs, 'uploads'));
+  const jobStore = new JobStore(state, namespaced(blobRoot, 'queue'), new WriteBatcher(state));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const keys = new KeyService(state, clock);
   const { secrets, workloadSecrets, lifecycle: secretsLifecycle } = await buildSecretStore(config, { state, clock, logger, secretsKey: paths.secretsKey });
   const publicUrl = new PublicUrl(config.publicUrl);
   const gpus = new GpuCatalog(undefined, Object.entries(config.gpuTypes).map(([name, t]) => gpuTypeFromOptions(name, t)));
-  const volumes = new VolumeService({ state, blobs, localPathOf: (prefix) => blobs.localPath(prefix), clock });
+  const volumes = new VolumeService({ state, blobs: blobRoot, localPathOf: (prefix) => blobRoot.localPath(prefix), clock });
   const scalingEvents = new ScalingEvents(state);
+  const signingKey = loadOrCreateKeyFile(paths.signingKey);
+  // Volume file URLs (Nomad artifacts) never expire: they hold while the deployment and the version exist.
+  const volumeUrls: VolumeFileUrls = new VolumeFileUrls({
+    key: signingKey,
+    versionPrefix: async (volumeId, version) => {
+      const found = await unlessNotFound(volumes.resolveMount(volumeId, version), 'GANTRY_ERR_VOLUME_NOT_FOUND', 'GANTRY_ERR_VOLUME_VERSION_NOT_FOUND');
+      return found?.volumeId === volumeId ? found.sourcePrefix : undefined;
+    },
+    deploymentExists: async (id): Promise<boolean> => {
+      const found: DeploymentRecord | undefined = await unlessNotFound(deployments.record(id), 'GANTRY_ERR_DEPLOYMENT_NOT_FOUND');
+      return found?.id === id;
+    },
+  });
   const storage = new StorageService({
     state,
     blobs,
+    jobs: jobStore,
     staging: new DirectoryBlobStore(paths.multipart),
-    signingKey: loadOrCreateKeyFile(paths.signingKey),
+    signingKey,
     clock,
     ttlSeconds: config.signedUrlTtlSeconds,
     maxUploadBytes: config.maxUploadBytes,
+    volumeUrls,
   });
   const scheduler =
     options.scheduler ??
-    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, storage, publicUrl });
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, volumeUrls, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
@@ -121,7 +148,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     sourceRoots: config.sourceRoots,
     scalingEvents,
   });
-  const queue = buildQueue(config, { state, blobs, clock, logger, scheduler });
+  const queue = buildQueue(config, { store: jobStore, clock, logger, scheduler });
   registerQueueMetrics(queue, metrics);
   const requestStats = new RequestStats(clock);
   const discovery = buildDiscovery(config, { scheduler, logger });
@@ -181,15 +208,14 @@ function buildLeadership(config: ServerConfig, deps: { queue: JobQueue; autoscal
     coordinator: () => buildCoordinator(config, { advertiseUrl: advertiseUrl(), logger }),
     work: [
       { start: ({ signal, fence }) => queue.start(signal, fence), stop: () => queue.stepDown() },
-      { start: ({ signal }) => autoscaler.start(signal), stop: () => autoscaler.close() },
+      { start: ({ signal, fence }) => autoscaler.start(signal, fence), stop: () => autoscaler.close() },
     ],
     logger,
   });
 }
 
 interface QueueDeps {
-  state: StateStore;
-  blobs: DirectoryBlobStore;
+  store: JobStore;
   clock: Clock;
   logger: Logger;
   scheduler: Scheduler;
@@ -198,7 +224,7 @@ interface QueueDeps {
 /** The queue over the StateStore (group commit) and BlobStore, told of every replica that ends. */
 function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
   const queue = new JobQueue({
-    store: new JobStore(deps.state, deps.blobs, new WriteBatcher(deps.state)),
+    store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     settings: {
@@ -207,8 +233,7 @@ function buildQueue(config: ServerConfig, deps: QueueDeps): JobQueue {
       maxOutputBytes: config.maxOutputBytes,
       retentionMs: config.jobRetentionHours * 3_600_000,
     },
-    isReplicaAlive: async (deploymentId, replicaId) =>
-      (await deps.scheduler.replicas(deploymentId)).some((r) => r.replicaId === replicaId && r.state !== 'Terminated'),
+    incarnations: (deploymentId) => deps.scheduler.incarnations(deploymentId),
   });
   deps.scheduler.onReplicaExit((exit) => {
     queue
@@ -233,7 +258,7 @@ interface SchedulerDeps {
   workloadSecrets: WorkloadSecrets | undefined;
   volumes: VolumeService;
   blobs: DirectoryBlobStore;
-  storage: StorageService;
+  volumeUrls: VolumeFileUrls;
   publicUrl: PublicUrl;
 }
 
@@ -246,11 +271,7 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
       clock: deps.clock,
       logger: deps.logger,
       workloadSecrets: deps.workloadSecrets,
-      volumes: storageVolumeFiles({
-        sourcePrefix: async (name, version) => (await deps.volumes.resolveMount(name, version)).sourcePrefix,
-        list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
-        sign: (filename) => deps.storage.createDownloadUrl(filename, deps.publicUrl.get()),
-      }),
+      volumes: nomadVolumeFiles(deps),
     });
   }
   return new LocalScheduler({
@@ -267,6 +288,15 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
   });
 }
 
+/** The volume files of Nomad jobs: listed live from storage, each with a volume file URL that never expires. */
+function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'volumeUrls' | 'publicUrl'>): VolumeFiles {
+  return storageVolumeFiles({
+    resolve: (name, version) => deps.volumes.resolveMount(name, version),
+    list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+    url: (file) => deps.volumeUrls.url(deps.publicUrl.get(), file),
+  });
+}
+
 /** KeyService seen as the scheduler's WorkerTokens. */
 function workerTokensOf(keys: KeyService): WorkerTokens {
   return {
@@ -275,12 +305,44 @@ function workerTokensOf(keys: KeyService): WorkerTokens {
   };
 }
 
-/** KeyService seen as the Nomad scheduler's deployment-scoped tokens (one per revision; all revoked at destroy). */
+/**
+ * KeyService seen as the Nomad scheduler's deployment-scoped tokens: one per revision, revoked once no
+ * allocation of the revision runs (`scheduler/nomad/revision-tokens.ts`), all revoked at destroy.
+ */
 function deploymentTokensOf(keys: KeyService): DeploymentTokens {
   return {
-    issue: async (deploymentId) => (await keys.createWorkerToken(deploymentId)).key,
-    revoke: async (deploymentId) => void (await keys.revokeWorkerTokens(deploymentId)),
+    issue: async (deploymentId, revisionId) => (await keys.createWorkerToken(deploymentId, undefined, revisionId)).key,
+    revisions: async (deploymentId) => {
+      const newest = new Map<string, number>();
+      for (const k of await keys.list()) {
+        if (k.role !== 'worker' || k.deployment_id !== deploymentId || !k.revision_id) continue;
+        newest.set(k.revision_id, Math.max(newest.get(k.revision_id) ?? 0, Date.parse(k.created_at)));
+      }
+      return [...newest].map(([revisionId, issuedAt]) => ({ revisionId, issuedAt }));
+    },
+    revoke: async (deploymentId, revisionId) =>
+      void (await (revisionId === undefined ? keys.revokeWorkerTokens(deploymentId) : keys.revokeRevisionTokens(deploymentId, revisionId))),
   };
+}
+
+/** Data directory 0700 and everything in it owner-only; says so when it was open to others. */
+function secureDataDirLogged(dataDir: string, logger: Logger): void {
+  const report = secureDataDir(dataDir);
+  if (report.wasOpen !== undefined) {
+    const mode = report.wasOpen.toString(8).padStart(4, '0');
+    logger.warn({ dataDir, mode }, `the data directory was readable by others (mode ${mode}); it is now 0700 and every file in it owner-only`);
+  }
+  if (report.narrowed > 0) logger.info({ dataDir, narrowed: report.narrowed }, 'narrowed the modes of files in the data directory to owner-only');
+}
+
+/** The BlobStore at `blobs/`, with a pre-namespace `files/` directory migrated into it first. */
+async function namespacedBlobStore(paths: DataPaths, state: StateStore, logger: Logger): Promise<DirectoryBlobStore> {
+  const blobs = new DirectoryBlobStore(paths.blobs);
+  const records = new StorageRecords(state);
+  const isUpload = async (filename: string) => (await records.getFile(filename)) !== undefined;
+  const report = await migrateLegacyBlobLayout({ legacyRoot: paths.files, root: paths.blobs, blobs, isUpload });
+  if (report.movedUploads || report.movedQueueValues > 0) logger.info({ ...report, from: paths.files, to: paths.blobs }, 'moved stored files into the namespaced layout');
+  return blobs;
 }
 
 function isLifecycle(value: object): value is Lifecycle {
@@ -293,7 +355,7 @@ export function buildStateStore(config: ServerConfig): StateStore {
   if (consul) {
     return new ConsulStateStore(consulClientFrom(consul), consul.kvPrefix);
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirSync(config.dataDir);
   return new SqliteStateStore(dataPaths(config.dataDir).state);
 }
 

@@ -26,10 +26,11 @@ import type { Autoscaler } from './autoscaler/autoscaler.js';
 import { authPlugin } from './api/plugins/auth.js';
 import { leaderForwardPlugin } from './api/plugins/leader-forward.js';
 import type { LeadershipRunner } from './coordinator/leadership.js';
-import { errorHandlerPlugin } from './api/plugins/error-handler.js';
+import { clientErrorHandler, errorHandlerPlugin, frameworkErrors, MAX_PARAM_LENGTH, plainHttpOnTlsPort } from './api/plugins/error-handler.js';
+import { requestLimitsPlugin } from './api/plugins/request-limits.js';
 import { metricsPlugin } from './api/plugins/metrics.js';
 import { identityRoutes } from './api/v1/identity.js';
-import { emptyJsonBodyPlugin } from './api/plugins/empty-json-body.js';
+import { jsonBodyPlugin } from './api/plugins/json-body.js';
 import { secretsRoutes } from './api/v1/secrets.js';
 import { storageRoutes } from './api/v1/storage.js';
 import { sdkPythonRoutes } from './api/v1/sdk-python.js';
@@ -89,15 +90,46 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     genReqId: () => newId(),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
+    ...timeoutOptions(deps.config.requestTimeouts),
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...nodeTimeouts(deps.config.requestTimeouts) } } : {}),
   }) as unknown as FastifyInstance;
+  if (deps.tls) app.server.on('tlsClientError', plainHttpOnTlsPort);
   registerPlugins(app, deps);
+  // A stop steps down before HTTP closes: the queue answers its waiting long polls and the lock is released
+  // at once (another replica leads without waiting for TTL + lock-delay). Closing HTTP first would wait
+  // for those long polls, and the process would end still holding the lock.
+  app.addHook('preClose', async () => deps.leadership.close());
   return app;
+}
+
+/**
+ * How long a client may take to send a request: its headers, then the whole of it. Only receipt is timed
+ * (Node stops the clock once the request is in), so long polls and log `follow` answers stay open; a body
+ * that stalls is cut by the request-limits plugin. No socket inactivity timeout: that would cut quiet
+ * long-lived answers.
+ */
+function timeoutOptions(timeouts: ServerConfig['requestTimeouts']) {
+  return { requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionTimeout: 0, http: nodeTimeouts(timeouts) };
+}
+
+function nodeTimeouts(timeouts: ServerConfig['requestTimeouts']) {
+  return {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would double them).
+    connectionsCheckingInterval: Math.min(5_000, timeouts.headersMs),
+    // HTTPS only: a connection that never completes its TLS handshake (Node's default is 120 s).
+    handshakeTimeout: timeouts.headersMs,
+  };
 }
 
 function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
   void app.register(errorHandlerPlugin);
-  void app.register(emptyJsonBodyPlugin);
+  void app.register(jsonBodyPlugin);
+  void app.register(requestLimitsPlugin, { bodyIdleMs: deps.config.requestTimeouts.bodyIdleMs });
   void app.register(authPlugin, { keys: deps.keys });
   void app.register(metricsPlugin, { registry: deps.metrics, requireKey: deps.config.metricsRequireKey });
   app.get('/health', { config: { auth: 'public' } }, async () => ({ status: 'ok' }));
@@ -107,7 +139,7 @@ function registerPlugins(app: FastifyInstance, deps: ServerDeps): void {
     scheduler: deps.config.cluster.nomadAddr ? 'nomad' : 'local',
   });
   void app.register(secretsRoutes, { secrets: deps.secrets });
-  void app.register(storageRoutes, { storage: deps.storage, config: deps.config });
+  void app.register(storageRoutes, { storage: deps.storage, config: deps.config, listenUrl: () => deps.publicUrl.get(), certificate: deps.tls?.cert });
   void app.register(volumesRoutes, { volumes: deps.volumes });
   void app.register(deploymentsRoutes, { deployments: deps.deployments });
   void app.register(sdkPythonRoutes, { wheel: deps.pythonSdk });
@@ -126,5 +158,6 @@ async function leaderOnlyRoutes(app: FastifyInstance, deps: ServerDeps): Promise
     stats: deps.requestStats,
     metrics: deps.metrics,
     wake,
+    maxBodyBytes: deps.config.maxUploadBytes,
   });
 }

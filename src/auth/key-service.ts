@@ -32,13 +32,14 @@ export class KeyService {
   }
 
   /** A token for one replica of one deployment (compat.md §8.14, §8.21). */
-  async createWorkerToken(deploymentId: string, replicaId?: string): Promise<{ key: string; info: KeyInfo }> {
-    const name = replicaId ? `worker:${deploymentId}/${replicaId}` : `worker:${deploymentId}`;
+  async createWorkerToken(deploymentId: string, replicaId?: string, revisionId?: string): Promise<{ key: string; info: KeyInfo }> {
+    const name = replicaId ? `worker:${deploymentId}/${replicaId}` : `worker:${deploymentId}${revisionId ? `@${revisionId}` : ''}`;
     return this.insert(KEY_PREFIX.worker + randomToken(32), {
       name,
       role: 'worker',
       deployment_id: deploymentId,
       ...(replicaId ? { replica_id: replicaId } : {}),
+      ...(revisionId ? { revision_id: revisionId } : {}),
     });
   }
 
@@ -92,6 +93,13 @@ export class KeyService {
     const targets = (await this.list()).filter(
       (k) => k.role === 'worker' && k.deployment_id === deploymentId && (!replicaId || k.replica_id === replicaId),
     );
+    for (const k of targets) await this.store.delete(PREFIX + k.id);
+    return targets.length;
+  }
+
+  /** Revokes the deployment-wide worker tokens issued for one revision of a deployment. Returns how many. */
+  async revokeRevisionTokens(deploymentId: string, revisionId: string): Promise<number> {
+    const targets = (await this.list()).filter((k) => k.role === 'worker' && k.deployment_id === deploymentId && k.revision_id === revisionId);
     for (const k of targets) await this.store.delete(PREFIX + k.id);
     return targets.length;
   }

@@ -18,6 +18,8 @@ export interface KeyRecord {
   created_at: string;
   deployment_id?: string;
   replica_id?: string;
+  /** The revision a deployment-wide worker token was issued for (Nomad jobs: one token per revision). */
+  revision_id?: string;
   /** A user key that may name any local project directory (`gantry keys create --allow-local-source`). */
   allow_local_source?: boolean;
 }

@@ -1,5 +1,6 @@
 import type { DeploymentRecord } from '../deployments/types.js';
 import type { JobQueue } from '../queue/queue.js';
+import type { Leadership } from '../coordinator/coordinator.js';
 import { DeploymentScaler, type ScalerDeps } from './deployment-scaler.js';
 
 /**
@@ -38,7 +39,7 @@ const intervalTicker: Ticker = (fn, ms) => {
   return () => clearInterval(timer);
 };
 
-export interface AutoscalerDeps extends Omit<ScalerDeps, 'stabilizationMs' | 'deployments'> {
+export interface AutoscalerDeps extends Omit<ScalerDeps, 'stabilizationMs' | 'deployments' | 'lease'> {
   deployments: ScalerDeps['deployments'] & {
     record(idOrName: string): Promise<DeploymentRecord>;
     allRecords(): Promise<DeploymentRecord[]>;
@@ -56,13 +57,21 @@ export class Autoscaler {
   private stops: Array<() => void> = [];
   private ticking: Promise<void> | undefined;
   private active = false;
+  /** The leadership being served: aborted by its loss or by `close()`, which stops evaluations in progress. */
+  private lease: ScalerDeps['lease'] = { signal: AbortSignal.abort() };
+  private closing = new AbortController();
 
   constructor(private readonly deps: AutoscalerDeps) {}
 
-  /** Starts evaluating (on the leader). Stops by itself when `signal` aborts (leadership lost). */
-  async start(signal?: AbortSignal): Promise<void> {
+  /**
+   * Starts evaluating (on the leader). Stops by itself when `signal` aborts (leadership lost); with the
+   * leadership's `fence`, every write it makes holds only while that leadership lasts.
+   */
+  async start(signal?: AbortSignal, fence?: Leadership['fence']): Promise<void> {
     if (this.active || signal?.aborted) return;
     this.active = true;
+    this.closing = new AbortController();
+    this.lease = { signal: signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal, ...(fence ? { fence } : {}) };
     this.listen();
     this.stops.push((this.deps.ticker ?? intervalTicker)(() => this.onTick(), this.deps.settings.intervalMs));
     signal?.addEventListener('abort', () => void this.close(), { once: true });
@@ -73,6 +82,7 @@ export class Autoscaler {
   async close(): Promise<void> {
     if (!this.active) return;
     this.active = false;
+    this.closing.abort();
     for (const stop of this.stops.splice(0)) stop();
     await this.settled();
     for (const scaler of this.scalers.values()) await scaler.forget(false);
@@ -160,7 +170,9 @@ export class Autoscaler {
       const woken = this.woken.delete(id);
       await this.scalerOf(id).evaluate(record, woken);
     } catch (err) {
-      this.deps.logger.error({ err, deploymentId: id }, 'autoscaler: evaluation failed; the count is unchanged');
+      if (this.lease.signal.aborted || (err as { code?: string }).code === 'GANTRY_ERR_NOT_LEADER') {
+        this.deps.logger.info({ deploymentId: id }, 'autoscaler: leadership lost during an evaluation; it stopped without writing or scaling');
+      } else this.deps.logger.error({ err, deploymentId: id }, 'autoscaler: evaluation failed; the count is unchanged');
     } finally {
       this.deps.metrics.evaluated((performance.now() - started) / 1000);
     }
@@ -169,7 +181,7 @@ export class Autoscaler {
   private scalerOf(id: string): DeploymentScaler {
     let scaler = this.scalers.get(id);
     if (!scaler) {
-      scaler = new DeploymentScaler(id, { ...this.deps, stabilizationMs: this.deps.settings.stabilizationMs });
+      scaler = new DeploymentScaler(id, { ...this.deps, stabilizationMs: this.deps.settings.stabilizationMs, lease: this.lease });
       this.scalers.set(id, scaler);
     }
     return scaler;
@@ -177,6 +189,8 @@ export class Autoscaler {
 
   private async drop(id: string, scaler: DeploymentScaler): Promise<void> {
     this.scalers.delete(id);
-    await scaler.forget(true);
+    await scaler.forget(true).catch((err: unknown) => {
+      this.deps.logger.warn({ err, deploymentId: id }, 'autoscaler: forgetting a deleted deployment\'s scaling events failed');
+    });
   }
 }

@@ -4,19 +4,23 @@ import { SchedulerDiscovery } from '../discovery/scheduler-discovery.js';
 import type { DeploymentRecord } from '../deployments/types.js';
 import type { JobQueue } from '../queue/queue.js';
 import type { ReplicaStatus, Scheduler } from '../scheduler/scheduler.js';
+import type { Leadership } from '../coordinator/coordinator.js';
 import { isoTime, type Clock } from '../shared/clock.js';
+import { appError } from '../shared/errors.js';
+import type { TxnOp } from '../state/state-store.js';
 import type { Logger } from '../shared/logger.js';
 import { CustomMetricSource, type MetricsFetcher } from './custom-metric.js';
 import { planDrain } from './drain.js';
 import type { AutoscalerMetrics } from './metrics.js';
+import { ScaleReconciler } from './scale-reconciler.js';
 import type { ScalingEvent, ScalingEvents } from './scaling-events.js';
 import { Stabilizer } from './stabilizer.js';
 import { decide, type Observation, type Recommendation } from './strategy.js';
 
 /** The roles one deployment's evaluation needs (STYLE rule 1: the narrowest ones). */
 export interface ScalerDeps {
-  deployments: { setDesiredReplicas(id: string, count: number): Promise<number> };
-  scheduler: Pick<Scheduler, 'replicas' | 'scaleDownOrder'>;
+  deployments: { setDesiredReplicas(id: string, count: number, fence?: TxnOp): Promise<number> };
+  scheduler: Pick<Scheduler, 'replicas' | 'scaleDownOrder' | 'scale'>;
   queue: Pick<JobQueue, 'metrics' | 'setDraining' | 'claimsHeldBy'>;
   requests: Pick<RequestStats, 'window'>;
   events: Pick<ScalingEvents, 'append' | 'forget'>;
@@ -28,6 +32,11 @@ export interface ScalerDeps {
   discovery?: ReplicaDiscovery;
   /** The scale-down stabilization window in ms (default: 60 s). */
   stabilizationMs: number;
+  /**
+   * The leadership this scaler works under: every write carries its fence, and nothing is written or
+   * scaled once its signal aborted (an evaluation in progress stops at its next step).
+   */
+  lease: Pick<Leadership, 'signal' | 'fence'>;
 }
 
 /**
@@ -44,6 +53,7 @@ export class DeploymentScaler {
   /** Replicas a scale-down stopped that the scheduler still lists. */
   private retiring = new Set<string>();
   private lastTrouble: string | undefined;
+  private readonly reconciler: ScaleReconciler;
 
   constructor(
     readonly deploymentId: string,
@@ -52,9 +62,13 @@ export class DeploymentScaler {
     this.stabilizer = new Stabilizer(deps.stabilizationMs);
     this.custom = new CustomMetricSource(deps.fetcher);
     this.discovery = deps.discovery ?? new SchedulerDiscovery(deps.scheduler);
+    this.reconciler = new ScaleReconciler(deploymentId, deps);
   }
 
-  /** One round for the record as stored now; `woken` when a submit or request met zero replicas. */
+  /**
+   * One round for the record as stored now; `woken` when a submit or request met zero replicas. Ends by
+   * bringing the scheduler to the desired count (again, when an earlier call failed).
+   */
   async evaluate(record: DeploymentRecord, woken: boolean): Promise<Recommendation> {
     const replicas = await this.deps.scheduler.replicas(record.id);
     this.keepRetiring(replicas);
@@ -68,19 +82,30 @@ export class DeploymentScaler {
     await this.noteTrouble(record, rec, rec.held ?? (problems.length ? problems.join('; ') : undefined));
     const target = this.stabilizer.settle(this.deps.clock.now(), rec.count, record.desired_replicas);
     if (target > rec.count) rec.reason += `; ${this.windowNote(target, rec.count)}`;
-    if (target > record.desired_replicas) await this.scaleUp(record, target, rec.reason);
-    else if (target < record.desired_replicas) await this.scaleDown(record, target, rec.reason);
-    else await this.cancelDrain(record, rec.reason);
+    const desired = await this.act(record, target, rec.reason);
     this.deps.queue.setDraining(record.id, [...this.retiring, ...this.draining]);
     this.deps.metrics.observe(record.id, { recommended: rec.count, desired: target, draining: this.draining.length });
+    this.assertLeading();
+    const running = replicas.filter((r) => r.state !== 'Terminated').length;
+    await this.reconciler.reconcile(desired, running, desired !== record.desired_replicas);
     return rec;
+  }
+
+  /** Moves the desired count towards `target`; the desired count after this round. */
+  private async act(record: DeploymentRecord, target: number, reason: string): Promise<number> {
+    if (target > record.desired_replicas) return this.scaleUp(record, target, reason);
+    if (target < record.desired_replicas) return this.scaleDown(record, target, reason);
+    await this.cancelDrain(record, reason);
+    return record.desired_replicas;
   }
 
   /** The deployment is gone, or this node stopped leading: nothing stays drained. */
   async forget(deleted: boolean): Promise<void> {
     this.deps.queue.setDraining(this.deploymentId, []);
     this.deps.metrics.forget(this.deploymentId);
-    if (deleted) await this.deps.events.forget(this.deploymentId);
+    if (!deleted) return;
+    this.assertLeading();
+    await this.deps.events.forget(this.deploymentId, this.deps.lease.fence);
   }
 
   private async observe(record: DeploymentRecord, replicas: ReplicaStatus[]): Promise<{ observation: Observation; problems: string[] }> {
@@ -94,16 +119,17 @@ export class DeploymentScaler {
     return { observation: { kind: 'queue' }, problems: [] };
   }
 
-  private async scaleUp(record: DeploymentRecord, target: number, reason: string): Promise<void> {
+  private async scaleUp(record: DeploymentRecord, target: number, reason: string): Promise<number> {
     this.draining = [];
     this.deps.queue.setDraining(record.id, [...this.retiring]);
-    const to = await this.deps.deployments.setDesiredReplicas(record.id, target);
+    const to = await this.setDesired(record, target);
     await this.record(record, { event: 'ScaleUp', from: record.desired_replicas, to, reason });
     this.deps.metrics.scaled(record.id, 'up');
+    return to;
   }
 
   /** Drains the replicas the scheduler stops first, and lowers the count as far as they are idle. */
-  private async scaleDown(record: DeploymentRecord, target: number, reason: string): Promise<void> {
+  private async scaleDown(record: DeploymentRecord, target: number, reason: string): Promise<number> {
     const order = (await this.deps.scheduler.scaleDownOrder(record.id)).filter((id) => !this.retiring.has(id));
     const plan = planDrain(order, target, (id) => this.deps.queue.claimsHeldBy(record.id, id));
     // Marked at once, with no await since the claims were counted: no claim can slip in between.
@@ -113,11 +139,23 @@ export class DeploymentScaler {
       await this.record(record, { event: 'Draining', from: record.desired_replicas, to: target, reason: `${reason}; waiting for ${busy.length} replica(s) to finish their jobs`, replicas: busy });
     }
     this.draining = busy;
-    if (plan.scaleTo === undefined || plan.scaleTo >= record.desired_replicas) return;
+    if (plan.scaleTo === undefined || plan.scaleTo >= record.desired_replicas) return record.desired_replicas;
     for (const id of order.slice(0, Math.max(0, order.length - plan.scaleTo))) this.retiring.add(id);
-    const to = await this.deps.deployments.setDesiredReplicas(record.id, plan.scaleTo);
+    const to = await this.setDesired(record, plan.scaleTo);
     await this.record(record, { event: 'ScaleDown', from: record.desired_replicas, to, reason });
     this.deps.metrics.scaled(record.id, 'down');
+    return to;
+  }
+
+  /** Saves the desired count under this leadership (the scheduler is brought to it by the reconciler). */
+  private async setDesired(record: DeploymentRecord, count: number): Promise<number> {
+    this.assertLeading();
+    return this.deps.deployments.setDesiredReplicas(record.id, count, this.deps.lease.fence);
+  }
+
+  /** Throws GANTRY_ERR_NOT_LEADER once the leadership is over: an evaluation in progress stops there. */
+  private assertLeading(): void {
+    if (this.deps.lease.signal.aborted) throw appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads; the evaluation stopped');
   }
 
   /** Load came back before the drained replicas were stopped: they take jobs again. */
@@ -154,8 +192,9 @@ export class DeploymentScaler {
 
   private async record(record: DeploymentRecord, event: Omit<ScalingEvent, 'at'>): Promise<void> {
     const full: ScalingEvent = { at: isoTime(this.deps.clock.now()), ...event };
+    this.assertLeading();
     this.deps.logger.info({ deploymentId: record.id, deployment: record.name, ...event }, 'autoscaler');
-    await this.deps.events.append(record.id, full);
+    await this.deps.events.append(record.id, full, this.deps.lease.fence);
   }
 }
 

@@ -25,6 +25,12 @@ export interface BlobStore {
   delete(name: string): Promise<boolean>;
   /** Every blob whose name starts with `prefix`, sorted by name. */
   list(prefix: string): Promise<BlobInfo[]>;
+  /**
+   * Stores the current content of `from` as `to` (undefined when `from` does not exist). The copy never
+   * changes afterwards, whatever is later written to or deleted at `from`: that is what freezes a volume
+   * version. A `to` that exists already is replaced.
+   */
+  copy(from: string, to: string): Promise<BlobInfo | undefined>;
 }
 
 /** The source yielded more than `maxBytes`; nothing was stored. */

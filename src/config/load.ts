@@ -124,6 +124,12 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     maxPayloadBytes: raw.max_payload_bytes,
     maxUploadBytes: raw.max_upload_bytes,
     maxOutputBytes: raw.max_output_bytes,
+    requestTimeouts: {
+      headersMs: raw.request_headers_timeout_seconds * 1000,
+      bodyIdleMs: raw.request_body_idle_seconds * 1000,
+      requestMs: Math.max(raw.request_timeout_seconds, raw.request_headers_timeout_seconds) * 1000,
+      keepAliveMs: raw.keep_alive_timeout_seconds * 1000,
+    },
     jobRetentionHours: raw.job_retention_hours,
     claimCeilingHours: raw.claim_ceiling_hours,
     signedUrlTtlSeconds: raw.signed_url_ttl_seconds,

@@ -108,6 +108,14 @@ export const rawConfigSchema = z
     max_payload_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     /** Largest single file upload in bytes (default: 5 GiB). */
     max_upload_bytes: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
+    /** Longest time a client may take to send a request's headers, in seconds (default: 30). */
+    request_headers_timeout_seconds: int(1, 3600).default(30),
+    /** Longest pause while a request body arrives, in seconds; a stalled upload is cut after it (default: 60). */
+    request_body_idle_seconds: int(1, 3600).default(60),
+    /** Longest time to receive a whole request, body included, in seconds; not the answer (default: 3600). */
+    request_timeout_seconds: int(1, 7 * 24 * 3600).default(3600),
+    /** How long an idle keep-alive connection stays open between requests, in seconds (default: 72). */
+    keep_alive_timeout_seconds: int(1, 3600).default(72),
     /** Largest outputs JSON a worker may report, in bytes (default: 32 MiB). */
     max_output_bytes: int(1024, 1024 ** 3).default(32 * 1024 * 1024),
     /** How long finished jobs are kept, in hours (default: 168, 7 days). */
@@ -252,6 +260,8 @@ export interface ServerConfig {
   readonly maxPayloadBytes: number;
   readonly maxUploadBytes: number;
   readonly maxOutputBytes: number;
+  /** How long a client may take to send a request (not to read its answer: long polls and log follows stay open). */
+  readonly requestTimeouts: { readonly headersMs: number; readonly bodyIdleMs: number; readonly requestMs: number; readonly keepAliveMs: number };
   readonly jobRetentionHours: number;
   readonly claimCeilingHours: number;
   readonly signedUrlTtlSeconds: number;

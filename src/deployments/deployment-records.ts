@@ -1,6 +1,6 @@
 import { appError } from '../shared/errors.js';
 import { failedOpAt, RecordLayout } from '../state/named-records.js';
-import type { StateStore, TxnOp } from '../state/state-store.js';
+import { MAX_VALUE_BYTES, type StateStore, type TxnOp } from '../state/state-store.js';
 import type { DeploymentRecord } from './types.js';
 
 /** Any string starting `dep_` is tried as an id. */
@@ -40,6 +40,7 @@ export class DeploymentRecords {
   }
 
   async insert(record: DeploymentRecord): Promise<void> {
+    assertStorable(record);
     const ops: TxnOp[] = [
       { verb: 'check-not-exists', key: LAYOUT.nameKey(record.name) },
       { verb: 'check-not-exists', key: BY_JOB + record.job_id },
@@ -51,12 +52,19 @@ export class DeploymentRecords {
     if (!result.ok) throw await this.conflictOf(record, result.errors[0]?.opIndex === 0);
   }
 
-  /** Writes an updated record if nobody changed it since `index`; moves the name index on a rename. */
-  async update(previous: StoredDeployment, next: DeploymentRecord): Promise<void> {
-    const result = await this.state.txn(LAYOUT.replaceOps({ stored: previous.record, index: previous.index }, next));
+  /**
+   * Writes an updated record if nobody changed it since `index`; moves the name index on a rename. With
+   * a leadership's `fence` (leader-only writers: the autoscaler), nothing is written once that leadership
+   * is over.
+   */
+  async update(previous: StoredDeployment, next: DeploymentRecord, fence?: TxnOp): Promise<void> {
+    assertStorable(next);
+    const fenced = fence ? [fence] : [];
+    const result = await this.state.txn([...fenced, ...LAYOUT.replaceOps({ stored: previous.record, index: previous.index }, next)]);
     if (result.ok) return;
-    // Op 1 is the new name's check-not-exists, present only on a rename.
-    if (previous.record.name !== next.name && failedOpAt(result, 1)) throw nameTaken(next.name);
+    if (fence && failedOpAt(result, 0)) throw notLeading();
+    // The op after the record's cas is the new name's check-not-exists, present only on a rename.
+    if (previous.record.name !== next.name && failedOpAt(result, fenced.length + 1)) throw nameTaken(next.name);
     throw appError('GANTRY_ERR_STATE_CONFLICT', `deployment "${next.name}" was changed concurrently; retry the request`);
   }
 
@@ -91,6 +99,30 @@ export class DeploymentRecords {
   }
 }
 
+function notLeading() {
+  return appError('GANTRY_ERR_NOT_LEADER', 'this replica no longer leads, so it no longer sets replica counts; the new leader does');
+}
+
 function nameTaken(name: string) {
   return appError('GANTRY_ERR_DEPLOYMENT_EXISTS', `a deployment named "${name}" already exists`, { param: 'name' });
+}
+
+/**
+ * A record the StateStore cannot hold (Consul KV's value limit, which every implementation enforces) is
+ * the caller's 413 before anything is written, naming the field that takes the most room.
+ */
+function assertStorable(record: DeploymentRecord): void {
+  const bytes = Buffer.byteLength(JSON.stringify(record));
+  if (bytes <= MAX_VALUE_BYTES) return;
+  const [field, fieldBytes] = largestField(record);
+  throw appError(
+    'GANTRY_ERR_REQUEST_TOO_LARGE',
+    `${field}: the deployment would take ${bytes} bytes to store, over the state store's limit of ${MAX_VALUE_BYTES} bytes; ${field} takes ${fieldBytes} of them`,
+    { param: field },
+  );
+}
+
+function largestField(record: DeploymentRecord): [string, number] {
+  const sizes = Object.entries(record).map(([key, value]): [string, number] => [key, Buffer.byteLength(JSON.stringify(value) ?? '')]);
+  return sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
 }

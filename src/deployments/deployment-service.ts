@@ -6,7 +6,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { isoTime, type Clock } from '../shared/clock.js';
 import { appError } from '../shared/errors.js';
 import { newId, prefixedId, sha256Hex } from '../shared/ids.js';
-import type { StateStore } from '../state/state-store.js';
+import type { StateStore, TxnOp } from '../state/state-store.js';
 import { canonicalizeCreate, canonicalizeUpdate } from './canonicalize.js';
 import { DeploymentRecords } from './deployment-records.js';
 import { assertValidEnvironment, environmentView, overrideWarnings, resolveSecretEnvironment } from './environment.js';
@@ -127,23 +127,24 @@ export class DeploymentService {
   }
 
   /**
-   * Sets the desired replica count, clamped to [min_replicas, max_replicas], and tells the scheduler.
-   * The autoscaler's entry point; retries when a concurrent PATCH changed the record. Returns the count.
+   * Saves the desired replica count, clamped to [min_replicas, max_replicas]; retries when a concurrent
+   * PATCH changed the record. Returns the count. The autoscaler's entry point: it brings the scheduler to
+   * the saved count itself, every round until the scheduler took it (`autoscaler/scale-reconciler.ts`),
+   * so a failed scale call, or a leader gone between the two, is made good. With the leadership's
+   * `fence`, nothing is saved once that leadership is over.
    */
-  async setDesiredReplicas(idOrName: string, count: number): Promise<number> {
+  async setDesiredReplicas(idOrName: string, count: number, fence?: TxnOp): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const stored = await this.records.get(idOrName);
       const r = stored.record;
       const desired = Math.min(r.max_replicas, Math.max(r.min_replicas, count));
       if (desired === r.desired_replicas) return desired;
       const next = { ...r, desired_replicas: desired, updated_at: isoTime(this.deps.clock.now()) };
-      const written = await this.records.update(stored, next).then(() => true, (err: unknown) => {
-        if (attempt >= 4) throw err;
+      const written = await this.records.update(stored, next, fence).then(() => true, (err: unknown) => {
+        if (attempt >= 4 || (err as { code?: string }).code === 'GANTRY_ERR_NOT_LEADER') throw err;
         return false;
       });
-      if (!written) continue;
-      await this.deps.scheduler.scale(r.id, desired);
-      return desired;
+      if (written) return desired;
     }
   }
 

@@ -25,10 +25,23 @@ export function resolveLocalSource(ref: SourceRef): LocalSource {
   const pyproject = confinedFile(dir, 'pyproject.toml', 'x_gantry_source.path');
   return {
     path: dir,
-    cmd: shellSplit(cmd),
+    cmd: splitCommand(cmd, ref.cmd ? 'x_gantry_source.cmd' : 'x_gantry_source.config'),
     python: pyproject !== undefined,
     dependencies: pyproject ? projectDependencies(config.pyproject ?? readToml(pyproject)) : [],
   };
+}
+
+/** The command split as a shell would; an unbalanced quote or a trailing escape is the caller's 400. */
+export function splitCommand(cmd: string, param: string): string[] {
+  try {
+    return shellSplit(cmd);
+  } catch (err) {
+    const where = param === 'x_gantry_source.cmd' ? param : `${param} ([tool.jig.image].cmd)`;
+    throw appError('GANTRY_ERR_REQUEST_INVALID', `${where}: ${JSON.stringify(cmd)} cannot be split into arguments: ${(err as Error).message}`, {
+      param,
+      cause: err,
+    });
+  }
 }
 
 function assertDirectory(dir: string, asSent: string): void {

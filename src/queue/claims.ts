@@ -1,96 +1,64 @@
-import { isoTime } from '../shared/clock.js';
-import type { DeploymentQueue, Waiter } from './deployment-queue.js';
+import type { DeploymentQueue } from './deployment-queue.js';
 import type { QueueState } from './queue-state.js';
-import type { Claimant, JobRecord } from './types.js';
+import { commit } from './transition.js';
+import { lost, released } from './transitions.js';
+import type { JobRecord } from './types.js';
 
 /**
- * Claims: a job handed to a worker (marked running, written, announced) and a claim lost (lease
- * expired, replica gone), which puts the job back at its original place or fails it.
+ * Claims that end without an outcome: lost (lease expired, replica or incarnation gone: the job goes
+ * back to its original place with one more retry, or fails, compat.md §8.2) and released (the claim's
+ * answer never reached the worker: back without a retry). Each runs as one transition of its job.
  */
 
-/** Who claims, with the lease it asked for (`claim_timeout`) or its default one; a Waiter is one. */
-export interface ClaimTerms {
-  claimant: Claimant;
-  claimTimeoutSeconds: number | undefined;
-  defaultLeaseSeconds: number | undefined;
+/** Why a running job's claim is lost now, or undefined when it still holds. */
+export type LossCheck = (current: JobRecord) => string | undefined;
+
+/** Loses a running job's claim if `check`, asked once the job's earlier transitions ended, says why. */
+export function loseClaim(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
+  return q.exclusive(requestId, () => loseHeldClaim(state, q, requestId, check));
 }
 
-/** Marks a job running for a claimant, in memory; the caller writes it. */
-export function applyClaim(state: QueueState, q: DeploymentQueue, record: JobRecord, terms: ClaimTerms): void {
-  const { claimant, claimTimeoutSeconds, defaultLeaseSeconds } = terms;
-  const now = state.deps.clock.now();
-  const leaseSeconds = claimTimeoutSeconds ?? (claimant.replicaId ? undefined : (defaultLeaseSeconds ?? 300));
-  record.status = 'running';
-  record.claimed_at = isoTime(now);
-  record.claim = {
-    claimant: claimant.key,
-    ...(claimant.replicaId ? { replica_id: claimant.replicaId } : {}),
-    ...(claimant.hostname ? { hostname: claimant.hostname } : {}),
-    ...(leaseSeconds !== undefined ? { lease_seconds: leaseSeconds, lease_until: now + leaseSeconds * 1000 } : {}),
-  };
-  q.running.set(record.request_id, record);
-  q.claiming.delete(record.request_id);
+/** `loseClaim` for a caller already inside the job's `exclusive()`. */
+export async function loseHeldClaim(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
+  const current = q.running.get(requestId);
+  const reason = current && check(current);
+  if (!current || !reason) return false;
+  const next = lost(current, reason, state.deps.clock.now());
+  await commit(state, q, next);
+  state.events.emit('lease:expired', { deploymentId: q.deploymentId, requestId, reason });
+  state.deps.logger.warn({ requestId, reason, status: next.status }, 'claim lost');
+  return true;
 }
 
-/** Marks a job running for a claimant, writes it, and announces the claim. */
-export async function markClaimed(state: QueueState, q: DeploymentQueue, record: JobRecord, terms: ClaimTerms): Promise<JobRecord> {
-  applyClaim(state, q, record, terms);
-  await state.deps.store.save(record);
-  emitClaimed(state, q, record);
-  return record;
+/**
+ * Loses a claim like `loseClaim`; when the write fails, the claim is marked lost in memory so the lease
+ * sweep writes it again, and the caller goes on (a replica's exit, the rebuild's check of its replicas).
+ */
+export async function loseClaimOrRetry(state: QueueState, q: DeploymentQueue, requestId: string, check: LossCheck): Promise<boolean> {
+  const judged = q.running.get(requestId);
+  const reason = judged && check(judged);
+  try {
+    return await loseClaim(state, q, requestId, check);
+  } catch (err) {
+    const current = q.running.get(requestId);
+    const deadline = q.deadlines.get(requestId);
+    if (reason && deadline && current?.claimed_at === judged.claimed_at) deadline.lost = reason;
+    state.deps.logger.error({ err, requestId }, 'writing a lost claim failed; the lease sweep tries again');
+    return false;
+  }
 }
 
-export function emitClaimed(state: QueueState, q: DeploymentQueue, record: JobRecord): void {
-  const waitedMs = Date.parse(record.claimed_at!) - Date.parse(record.created_at);
-  state.events.emit('job:claimed', { deploymentId: q.deploymentId, requestId: record.request_id, waitedMs });
-}
-
-/** A durable pending job goes to the oldest waiting worker, else into the heap. */
-export function enqueue(state: QueueState, record: JobRecord): void {
-  const q = state.queueOf(record.deployment_id);
-  const waiter = q.nextWaiter();
-  if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-  waiter.reserve();
-  q.claiming.set(record.request_id, waiter.claimant.replicaId);
-  markClaimed(state, q, record, waiter).then(waiter.resolve, (err: unknown) => failHandOff(state, q, record, waiter, err));
-}
-
-function failHandOff(state: QueueState, q: DeploymentQueue, record: JobRecord, waiter: Waiter, err: unknown): void {
-  state.deps.logger.error({ err, requestId: record.request_id }, 'handing a job to a worker failed');
-  q.claiming.delete(record.request_id);
-  q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-  waiter.resolve(undefined);
-}
-
-/** A running job back to pending, written, then handed out again; a `reason` means its claim was lost. */
-export async function requeue(state: QueueState, record: JobRecord, reason: string | undefined): Promise<void> {
-  const q = state.queueOf(record.deployment_id);
-  q.running.delete(record.request_id);
-  record.status = 'pending';
-  delete record.claim;
-  delete record.claimed_at;
-  await state.deps.store.save(record);
-  enqueue(state, record);
-  if (reason) state.deps.logger.warn({ requestId: record.request_id, reason }, 'claim lost; job requeued');
-}
-
-/** A lost claim: back to its original place with one more retry, or failed once retries are used up. */
-export async function loseClaim(state: QueueState, record: JobRecord, reason: string): Promise<void> {
-  const q = state.queueOf(record.deployment_id);
-  if (q.running.get(record.request_id) !== record) return;
-  const history = Array.isArray(record.info.retry_history) ? record.info.retry_history : [];
-  record.info = { ...record.info, retry_history: [...history, { at: isoTime(state.deps.clock.now()), reason }] };
-  state.events.emit('lease:expired', { deploymentId: record.deployment_id, requestId: record.request_id, reason });
-  if (record.retries >= record.max_retries) return failLost(state, q, record, reason);
-  record.retries += 1;
-  await requeue(state, record, reason);
-}
-
-async function failLost(state: QueueState, q: DeploymentQueue, record: JobRecord, reason: string): Promise<void> {
-  q.running.delete(record.request_id);
-  record.status = 'failed';
-  record.done_at = isoTime(state.deps.clock.now());
-  record.info = { ...record.info, error: `the job's claim was lost ${record.retries + 1} times (max_retries ${record.max_retries}); last: ${reason}` };
-  delete record.claim;
-  await state.deps.store.save(record);
+/** Puts a running job back at its place without counting a retry, if `claimant` still holds it. */
+export function releaseClaim(state: QueueState, q: DeploymentQueue, requestId: string, claimant: string): Promise<void> {
+  return q.exclusive(requestId, async () => {
+    const current = q.running.get(requestId);
+    if (current?.claim?.claimant !== claimant) return;
+    try {
+      await commit(state, q, released(current));
+    } catch (err) {
+      // A claim nobody works on: the sweep releases it (transition.ts, settleUnsure).
+      q.unsure.set(requestId, { written: current, claim: true });
+      throw err;
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import { buffer } from 'node:stream/consumers';
 import type { BlobStore } from '../blobs/blob-store.js';
+import { qualifiedName } from '../blobs/namespaces.js';
 import { appError } from '../shared/errors.js';
 import { MAX_VALUE_BYTES, type StateStore, type TxnOp } from '../state/state-store.js';
 import type { JobRecord, JsonObject } from './types.js';
@@ -16,9 +17,15 @@ export const INLINE_LIMIT_BYTES = 64 * 1024;
 /** Page size when rebuilding from the store: bounds memory while a million jobs stream through. */
 const SCAN_PAGE = 2000;
 
+/** Where offloaded values live, and how a record names them (`queue/<deployment id>/<request id>/…`). */
+const BLOB_NAMESPACE = 'queue';
+const REF_PREFIX = `${BLOB_NAMESPACE}/`;
+
 /**
  * Job records in the StateStore (`queue/jobs/<deployment id>/<request id>`), written through the group
- * commit. Large payloads and outputs are written to the BlobStore first and referenced.
+ * commit. Large payloads and outputs are written to the BlobStore first and referenced. `blobs` is the
+ * `queue` namespace of the BlobStore (blobs/namespaces.ts), which no upload can name; a record's ref is
+ * the blob's name qualified by that namespace.
  */
 export class JobStore {
   constructor(
@@ -55,16 +62,16 @@ export class JobStore {
 
   async remove(record: JobRecord): Promise<void> {
     await this.batcher.write([{ verb: 'delete', key: keyOf(record.deployment_id, record.request_id) }]);
-    for (const ref of [record.payload_ref, record.outputs_ref]) if (ref) await this.blobs.delete(ref);
+    for (const ref of [record.payload_ref, record.outputs_ref]) if (ref) await this.blobs.delete(blobNameOf(ref));
   }
 
   /** Moves a large value to the BlobStore and returns its reference, or undefined when it fits inline. */
   async offload(record: JobRecord, field: 'payload' | 'outputs', value: JsonObject): Promise<string | undefined> {
     const json = Buffer.from(JSON.stringify(value));
     if (json.length <= INLINE_LIMIT_BYTES) return undefined;
-    const ref = `queue/${record.deployment_id}/${record.request_id}/${field}.json`;
-    await this.blobs.write(ref, json);
-    return ref;
+    const name = `${record.deployment_id}/${record.request_id}/${field}.json`;
+    await this.blobs.write(name, json);
+    return qualifiedName(BLOB_NAMESPACE, name);
   }
 
   /** The record's payload, read from the BlobStore when it was offloaded. */
@@ -89,7 +96,7 @@ export class JobStore {
   }
 
   private async readBlob(ref: string): Promise<JsonObject> {
-    const found = await this.blobs.read(ref);
+    const found = await this.blobs.read(blobNameOf(ref));
     if (!found) throw new Error(`job data ${ref} is missing from the blob store`);
     return JSON.parse((await buffer(found.stream)).toString('utf8')) as JsonObject;
   }
@@ -111,6 +118,11 @@ function setOp(record: JobRecord): TxnOp {
     );
   }
   return { verb: 'set', key: keyOf(record.deployment_id, record.request_id), value };
+}
+
+function blobNameOf(ref: string): string {
+  if (!ref.startsWith(REF_PREFIX)) throw new Error(`job data ref ${ref} is not in the ${BLOB_NAMESPACE} namespace`);
+  return ref.slice(REF_PREFIX.length);
 }
 
 function keyOf(deploymentId: string, requestId: string): string {

@@ -1,7 +1,8 @@
 import { appError } from '../shared/errors.js';
 import type { QueueState } from './queue-state.js';
-import { releaseIfReplicaGone } from './replicas.js';
+import { releaseGoneIncarnations } from './incarnations.js';
 import { expireLeases, sweepRetention } from './sweeps.js';
+import { apply } from './transition.js';
 import type { JobRecord } from './types.js';
 import { notLeader } from './write-batcher.js';
 
@@ -34,18 +35,19 @@ export class QueueLifecycle {
   }
 
   /**
-   * Rebuilds the in-memory queues from the store and releases the claims of replicas found gone, then
-   * serves and starts the sweeps. A step-down at any point abandons the rebuild: the queue does not serve.
+   * Rebuilds the in-memory queues from the store and loses the claims whose incarnation is gone (one
+   * question to the scheduler per deployment), then serves and starts the sweeps. A step-down at any
+   * point abandons the rebuild: the queue does not serve.
    * `JobQueue.start()` calls it in the tick in which it opens the writes, so no step-down falls between.
    */
   async rebuild(): Promise<void> {
     const generation = this.generation;
-    const stale: JobRecord[] = [];
     for await (const page of this.state.deps.store.scan()) {
       if (generation !== this.generation) return;
-      for (const record of page) restore(this.state, record, stale);
+      for (const record of page) restore(this.state, record);
     }
-    for (const record of stale) await releaseIfReplicaGone(this.state, record);
+    if (generation !== this.generation) return;
+    await releaseGoneIncarnations(this.state);
     if (generation !== this.generation) return;
     this.steppedDown = false;
     this.ready = true;
@@ -74,6 +76,7 @@ export class QueueLifecycle {
     const every = (ms: number, fn: () => Promise<unknown>) =>
       this.timers.push(setInterval(() => void fn().catch((err) => deps.logger.error({ err }, 'queue sweep failed')), ms).unref());
     every(deps.settings.leaseSweepMs, () => expireLeases(this.state));
+    every(deps.settings.incarnationSweepMs ?? 10_000, () => releaseGoneIncarnations(this.state));
     every(Math.min(3_600_000, deps.settings.retentionMs), () => sweepRetention(this.state));
   }
 
@@ -83,14 +86,11 @@ export class QueueLifecycle {
   }
 }
 
-/** Puts a stored job back in memory: pending into its heap, running into `running`; replica-bound claims to check. */
-function restore(state: QueueState, record: JobRecord, stale: JobRecord[]): void {
+/** Puts a stored job back in memory: pending into its heap, running into `running`. */
+function restore(state: QueueState, record: JobRecord): void {
   state.seq = Math.max(state.seq, record.seq);
-  const q = state.queueOf(record.deployment_id);
-  if (record.status === 'pending') q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-  if (record.status !== 'running') return;
-  q.running.set(record.request_id, record);
-  if (record.claim?.replica_id) stale.push(record);
+  if (record.status !== 'pending' && record.status !== 'running') return;
+  apply(state, state.queueOf(record.deployment_id), record, true);
 }
 
 /** Answers every waiting long poll with no job. */

@@ -13,6 +13,8 @@ export interface QueueSettings {
   maxOutputBytes: number;
   /** How long finished jobs are kept (compat.md §8.19; default: 7 days). */
   retentionMs: number;
+  /** How often the incarnations holding replica-bound claims are checked, in ms (default: 10 s). */
+  incarnationSweepMs?: number;
 }
 
 export interface JobQueueDeps {
@@ -20,8 +22,11 @@ export interface JobQueueDeps {
   clock: Clock;
   logger: Logger;
   settings: QueueSettings;
-  /** Whether a replica still runs; claims of replicas that are gone are released (default: assume alive). */
-  isReplicaAlive?: (deploymentId: string, replicaId: string) => Promise<boolean>;
+  /**
+   * The incarnation of each of a deployment's replicas that runs now (Scheduler.incarnations): claims
+   * are bound to the incarnation that made them (default: none known, every replica assumed running).
+   */
+  incarnations?: (deploymentId: string) => Promise<Map<string, string>>;
 }
 
 /**

@@ -1,18 +1,22 @@
 import { isoTime } from '../shared/clock.js';
-import { appError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { TxnOp } from '../state/state-store.js';
 import { cancelJob, clearPending } from './cancellation.js';
-import { applyClaim, emitClaimed, markClaimed, requeue } from './claims.js';
+import { releaseClaim } from './claims.js';
 import type { DeploymentQueue, Waiter } from './deployment-queue.js';
 import { QueueEvents } from './events.js';
+import { liveIncarnations, loseAbandonedClaims } from './incarnations.js';
 import { QueueLifecycle } from './lifecycle.js';
 import { QueueState, type JobQueueDeps } from './queue-state.js';
 import { drainReplicas, releaseReplicaClaims } from './replicas.js';
 import * as sweeps from './sweeps.js';
-import { TERMINAL, type Claimant, type JobRecord, type JobView, type JsonObject } from './types.js';
+import { applyUpdate, type StatusUpdate } from './status-updates.js';
+import { claim, commit, emitClaimed, handOut } from './transition.js';
+import { claimed } from './transitions.js';
+import type { Claimant, JobRecord, JobView, JsonObject } from './types.js';
 
 export type { JobQueueDeps, QueueSettings } from './queue-state.js';
+export type { StatusUpdate } from './status-updates.js';
 
 export interface SubmitInput {
   deploymentId: string;
@@ -36,21 +40,15 @@ export interface RetrieveInput {
   signal: AbortSignal;
 }
 
-export interface StatusUpdate {
-  deploymentId: string;
-  requestId: string;
-  claimant: Claimant;
-  status: 'running' | 'done' | 'failed';
-  payload: JsonObject | undefined;
-  info: JsonObject | undefined;
-}
 /**
  * The queue, in-process on the leader. Every change is durable in the store before the caller hears of
  * it; the in-memory structures decide who gets what and are rebuilt from the store by `start()`.
  *
  * This class is the queue's API and the path of a job (submit, hand-out, status updates). Its parts,
- * each given the shared `QueueState`, live beside it: `claims.ts` (claims made and lost),
- * `cancellation.ts`, `replicas.ts` (drain, replicas that ended), `lifecycle.ts` (rebuild, step-down,
+ * each given the shared `QueueState`, live beside it: `transitions.ts` (each transition as a pure
+ * function), `transition.ts` (durable first, then memory; claims), `claims.ts` (claims lost and
+ * released), `status-updates.ts`, `cancellation.ts`, `replicas.ts` (drain, replicas that ended),
+ * `incarnations.ts` (claims bound to a replica's incarnation), `lifecycle.ts` (rebuild, step-down,
  * sweeps) and `sweeps.ts` (lease expiry, retention).
  */
 export class JobQueue {
@@ -84,34 +82,31 @@ export class JobQueue {
     const ref = await this.deps.store.offload(record, 'payload', input.payload);
     if (ref) record.payload_ref = ref;
     else record.payload = input.payload;
-    await this.persistSubmitted(record);
+    const written = await this.persistSubmitted(record);
     this.events.emit('job:submitted', { deploymentId: record.deployment_id, requestId: record.request_id });
-    return record;
+    return written;
   }
 
   /**
    * Writes a new job once. When a worker is already waiting, the job is written as claimed by it, so the
    * hand-off costs no second durable write (dispatch latency is one commit, not two).
    */
-  private async persistSubmitted(record: JobRecord): Promise<void> {
+  private async persistSubmitted(record: JobRecord): Promise<JobRecord> {
     const q = this.state.queueOf(record.deployment_id);
     const waiter = q.nextWaiter();
-    if (waiter) {
-      waiter.reserve();
-      applyClaim(this.state, q, record, waiter);
-    }
+    waiter?.reserve();
+    const next = waiter ? claimed(record, waiter, this.deps.clock.now()) : record;
     try {
-      await this.deps.store.save(record);
+      await commit(this.state, q, next, waiter !== undefined);
     } catch (err) {
-      if (waiter) {
-        q.running.delete(record.request_id);
-        waiter.resolve(undefined);
-      }
+      waiter?.resolve(undefined);
       throw err;
     }
-    if (!waiter) return q.pending.push({ id: record.request_id, priority: record.priority, seq: record.seq });
-    emitClaimed(this.state, q, record);
-    waiter.resolve(record);
+    if (waiter) {
+      emitClaimed(this.state, q, next);
+      waiter.resolve(next);
+    }
+    return next;
   }
 
   async view(deploymentId: string, requestId: string): Promise<JobView | undefined> {
@@ -131,13 +126,13 @@ export class JobQueue {
     options: { running?: boolean } = {},
   ): Promise<{ canceled: true } | { canceled: false; status: string }> {
     this.lifecycle.assertReady();
-    return cancelJob(this.state, deploymentId, requestId, options);
+    return cancelJob(this.state, this.state.queueOf(deploymentId), requestId, options);
   }
 
   /** Cancels every pending job (compat.md §8.5). */
   async clear(deploymentId: string): Promise<number> {
     this.lifecycle.assertReady();
-    return clearPending(this.state, deploymentId);
+    return clearPending(this.state, this.state.queueOf(deploymentId));
   }
 
   metrics(deploymentId: string): { messages_waiting: number; messages_running: number; total_jobs: number } {
@@ -153,32 +148,42 @@ export class JobQueue {
     this.lifecycle.assertReady();
     const q = this.state.queueOf(input.deploymentId);
     q.polls.set(input.claimant.key, { at: this.deps.clock.now(), idleSeconds: input.idleSeconds });
-    // A draining replica (about to be stopped by a scale-down) waits without being handed anything.
-    const next = q.isDraining(input.claimant) ? undefined : q.pending.pop();
-    const record = next ? await this.claim(q, next.id, input) : await this.wait(q, input);
+    const claimant = await this.withIncarnation(input.deploymentId, input.claimant);
+    await loseAbandonedClaims(this.state, claimant, input.deploymentId, input.idleSeconds);
+    const asking = { ...input, claimant };
+    const record = (await this.claimPending(q, asking)) ?? (await this.wait(q, asking));
     return record && { record, payload: await this.deps.store.payloadOf(record) };
   }
 
-  /** A claim whose answer never reached the worker: back to the queue, no retry counted. */
-  async release(deploymentId: string, requestId: string): Promise<void> {
-    const record = this.state.queueOf(deploymentId).running.get(requestId);
-    if (record) await requeue(this.state, record, undefined);
+  /** The first pending job still pending when claimed; a draining replica (a scale-down stops it soon) gets none. */
+  private async claimPending(q: DeploymentQueue, input: RetrieveInput): Promise<JobRecord | undefined> {
+    if (q.isDraining(input.claimant)) return undefined;
+    for (let entry = q.pending.pop(); entry; entry = q.pending.pop()) {
+      const record = await claim(this.state, q, entry, input);
+      if (record) return record;
+    }
+    return undefined;
   }
 
+  /** A replica's claimant with the incarnation that runs now: its claims are bound to it. */
+  private async withIncarnation(deploymentId: string, claimant: Claimant): Promise<Claimant> {
+    if (!claimant.replicaId) return claimant;
+    const incarnation = (await liveIncarnations(this.state, deploymentId))?.get(claimant.replicaId);
+    return incarnation ? { ...claimant, incarnation } : claimant;
+  }
+
+  /** A claim whose answer never reached the worker: back to the queue, no retry counted. */
+  async release(deploymentId: string, requestId: string, claimant: Claimant): Promise<void> {
+    await releaseClaim(this.state, this.state.queueOf(deploymentId), requestId, claimant.key);
+  }
+
+  /** A worker's status update (compat.md §3.5): `running` renews, `done`/`failed` finish (status-updates.ts). */
   async update(input: StatusUpdate): Promise<'applied' | 'repeated'> {
     this.lifecycle.assertReady();
-    const q = this.state.queueOf(input.deploymentId);
-    const record = q.running.get(input.requestId);
-    if (!record) return this.updateOfNotRunning(input);
-    if (!record.claim || holderOf(record.claim.claimant) !== holderOf(input.claimant.key)) {
-      throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is claimed by another worker`, { param: 'request_id' });
-    }
-    if (input.info) record.info = { ...record.info, ...input.info };
-    if (input.status === 'running') return this.renew(record);
-    return this.finishRunning(q, record, input);
+    return applyUpdate(this.state, input);
   }
 
-  /** Releases every claim a replica held, at once (its process ended, §8.2). Returns how many. */
+  /** Loses, at once, the claims of a replica's run that ended (its process exited, §8.2). Returns how many. */
   async releaseReplica(deploymentId: string, replicaId: string, reason: string): Promise<number> {
     if (!this.lifecycle.isServing) return 0; // a follower holds no claims; the leader's rebuild checks its replicas
     return releaseReplicaClaims(this.state, deploymentId, replicaId, reason);
@@ -276,62 +281,8 @@ export class JobQueue {
       };
       input.signal.addEventListener('abort', abort, { once: true });
       q.waiters.push(waiter);
+      handOut(this.state, q); // a job that became pending while this poll got here
     });
-  }
-
-  private async claim(q: DeploymentQueue, requestId: string, input: RetrieveInput): Promise<JobRecord> {
-    q.claiming.set(requestId, input.claimant.replicaId);
-    const record = await this.deps.store.load(q.deploymentId, requestId);
-    if (!record) throw new Error(`pending job ${requestId} has no record`);
-    return markClaimed(this.state, q, record, input);
-  }
-
-  private async renew(record: JobRecord): Promise<'applied'> {
-    const claim = record.claim!;
-    if (claim.lease_seconds !== undefined) claim.lease_until = this.deps.clock.now() + claim.lease_seconds * 1000;
-    await this.deps.store.save(record);
-    return 'applied';
-  }
-
-  private async finishRunning(q: DeploymentQueue, record: JobRecord, input: StatusUpdate): Promise<'applied'> {
-    const now = this.deps.clock.now();
-    q.running.delete(record.request_id);
-    record.status = input.status === 'done' ? 'done' : 'failed';
-    record.done_at = isoTime(now);
-    delete record.claim;
-    if (input.status === 'done') await this.setOutputs(record, input.payload ?? {});
-    await this.deps.store.save(record);
-    this.events.emit('job:finished', {
-      deploymentId: q.deploymentId,
-      requestId: record.request_id,
-      status: record.status,
-      ranMs: now - Date.parse(record.claimed_at ?? record.created_at),
-    });
-    return 'applied';
-  }
-
-  private async setOutputs(record: JobRecord, outputs: JsonObject): Promise<void> {
-    const size = Buffer.byteLength(JSON.stringify(outputs));
-    if (size > this.deps.settings.maxOutputBytes) {
-      record.status = 'failed';
-      record.info = { ...record.info, error: `outputs are ${size} bytes, over the limit of ${this.deps.settings.maxOutputBytes}` };
-      return;
-    }
-    const ref = await this.deps.store.offload(record, 'outputs', outputs);
-    if (ref) record.outputs_ref = ref;
-    else record.outputs = outputs;
-  }
-
-  /** An update for a job this leader does not hold as running: idempotent repeats, else a clear refusal. */
-  private async updateOfNotRunning(input: StatusUpdate): Promise<'repeated'> {
-    const record = await this.deps.store.load(input.deploymentId, input.requestId);
-    if (!record) throw appError('GANTRY_ERR_JOB_NOT_FOUND', `no job ${input.requestId} in this deployment's queue`, { param: 'request_id' });
-    if (record.status === input.status && TERMINAL.has(record.status)) return 'repeated';
-    if (record.status === 'canceled') {
-      throw appError('GANTRY_ERR_JOB_CANCELED', `job ${input.requestId} was canceled; stop working on it`, { param: 'request_id' });
-    }
-    const why = record.status === 'pending' ? 'it went back to the queue after its claim was lost' : `it is already ${record.status}`;
-    throw appError('GANTRY_ERR_JOB_NOT_HELD', `job ${input.requestId} is no longer held by this worker: ${why}`, { param: 'request_id' });
   }
 
   private async toView(record: JobRecord): Promise<JobView> {
@@ -350,13 +301,4 @@ export class JobQueue {
       warnings: record.warnings,
     };
   }
-}
-
-/**
- * The part of a claimant's identity a status update can prove: the replica, or the key. Sprocket sends
- * the hostname only when it polls, so updates from a key-based worker are matched on the key alone.
- */
-function holderOf(claimant: string): string {
-  const at = claimant.indexOf('@');
-  return claimant.startsWith('key:') && at !== -1 ? claimant.slice(0, at) : claimant;
 }

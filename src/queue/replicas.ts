@@ -1,4 +1,5 @@
-import { loseClaim } from './claims.js';
+import { loseClaimOrRetry } from './claims.js';
+import { incarnationGone, liveIncarnations } from './incarnations.js';
 import type { QueueState } from './queue-state.js';
 import type { JobRecord } from './types.js';
 
@@ -21,16 +22,20 @@ export function drainReplicas(state: QueueState, deploymentId: string, replicaId
   for (const w of q.waiters.filter((w) => undrained.has(w.claimant.replicaId ?? ''))) w.resolve(undefined);
 }
 
-/** Loses every claim a replica holds (its process ended); returns how many. */
+/**
+ * Loses the claims a replica holds whose incarnation no longer runs (its process ended; an exit reported
+ * late does not touch the claims of the run that replaced it); returns how many.
+ */
 export async function releaseReplicaClaims(state: QueueState, deploymentId: string, replicaId: string, reason: string): Promise<number> {
-  const held = [...state.queueOf(deploymentId).running.values()].filter((r) => r.claim?.replica_id === replicaId);
-  for (const record of held) await loseClaim(state, record, `replica ${replicaId} ${reason}`);
-  return held.length;
-}
-
-/** After a restart, a replica-bound claim stays only while its replica still runs. */
-export async function releaseIfReplicaGone(state: QueueState, record: JobRecord): Promise<void> {
-  const replicaId = record.claim!.replica_id!;
-  const alive = (await state.deps.isReplicaAlive?.(record.deployment_id, replicaId)) ?? true;
-  if (!alive) await loseClaim(state, record, `replica ${replicaId} is gone (found after a restart)`);
+  const q = state.queueOf(deploymentId);
+  const held = [...q.running.values()].filter((r) => r.claim?.replica_id === replicaId);
+  const live = held.length > 0 ? await liveIncarnations(state, deploymentId) : undefined;
+  const check = (current: JobRecord) => {
+    const claim = current.claim;
+    if (claim?.replica_id !== replicaId) return undefined;
+    return !live || !claim.incarnation || incarnationGone(claim, live) ? `replica ${replicaId} ${reason}` : undefined;
+  };
+  let count = 0;
+  for (const record of held) if (await loseClaimOrRetry(state, q, record.request_id, check)) count++;
+  return count;
 }

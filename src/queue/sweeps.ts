@@ -1,16 +1,22 @@
+import { monotonicNow } from '../shared/clock.js';
 import { loseClaim } from './claims.js';
+import type { DeploymentQueue } from './deployment-queue.js';
 import type { QueueState } from './queue-state.js';
+import { settleUnsure } from './transition.js';
 import { TERMINAL, type JobRecord } from './types.js';
 
 /** The leader's periodic sweeps: leases that ended (compat.md §8.2) and finished jobs past retention (§8.19). */
 
-/** Looks for leases that ended and loses their claims. */
+/** Settles writes of unknown outcome, then looks for leases that ended and loses their claims. */
 export async function expireLeases(state: QueueState): Promise<void> {
-  const now = state.deps.clock.now();
   for (const q of state.queues.values()) {
+    await settleUnsure(state, q);
+    const ended = (record: JobRecord) => leaseEnded(q, record, monotonicNow(state.deps.clock));
     for (const record of [...q.running.values()]) {
-      const why = leaseEnded(state, record, now);
-      if (why) await loseClaim(state, record, why);
+      if (!ended(record)) continue;
+      await loseClaim(state, q, record.request_id, ended).catch((err: unknown) => {
+        state.deps.logger.error({ err, requestId: record.request_id }, 'writing a lost claim failed; the next sweep tries again');
+      });
     }
   }
 }
@@ -29,12 +35,12 @@ export async function sweepRetention(state: QueueState): Promise<number> {
   return removed;
 }
 
-/** Why a running job's claim has ended by `now` (its lease, or the ceiling of a replica-bound claim). */
-function leaseEnded(state: QueueState, record: JobRecord, now: number): string | undefined {
-  const claim = record.claim;
-  if (!claim) return undefined;
-  if (claim.lease_until !== undefined && claim.lease_until <= now) return `its lease of ${claim.lease_seconds}s expired without news`;
-  const ceiling = Date.parse(record.claimed_at ?? record.created_at) + state.deps.settings.claimCeilingMs;
-  if (claim.lease_until === undefined && ceiling <= now) return 'its claim reached the ceiling for replica-bound claims';
+/** Why a running job's claim has ended by `now` (monotonic): its lease, or the ceiling of a replica-bound claim. */
+function leaseEnded(q: DeploymentQueue, record: JobRecord, now: number): string | undefined {
+  const deadline = q.deadlines.get(record.request_id);
+  if (!deadline) return undefined;
+  if (deadline.lost) return deadline.lost;
+  if (deadline.lease !== undefined && deadline.lease <= now) return `its lease of ${record.claim?.lease_seconds}s expired without news`;
+  if (deadline.lease === undefined && deadline.ceiling <= now) return 'its claim reached the ceiling for replica-bound claims';
   return undefined;
 }

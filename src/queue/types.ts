@@ -4,6 +4,8 @@
  * - *job*: one submitted request (`request_id`, a UUIDv7), with a payload, `info` and later `outputs`;
  * - *claim*: a worker taking a job through `retrieve`; handing it out *is* the claim (compat.md §3.5);
  * - *claimant*: who holds a claim: a replica (worker token issued to one replica) or a key plus hostname;
+ * - *incarnation*: one run of a replica's process (Scheduler.incarnations); a replica-bound claim is held
+ *   by the incarnation that made it, and is lost once that incarnation no longer runs (§8.2);
  * - *lease*: how long a claim lasts without news: `claim_timeout` seconds renewed by each `running`
  *   update, or, for a replica that sent none, as long as that replica lives (up to a ceiling, §8.2);
  * - *attempt*: one claim of a job; a lost claim (lease expired, replica gone) requeues the job at its
@@ -20,6 +22,8 @@ export type JsonObject = Record<string, unknown>;
 export interface Claim {
   claimant: string;
   replica_id?: string;
+  /** The incarnation of `replica_id` that holds the claim; undefined when the scheduler knew none. */
+  incarnation?: string;
   hostname?: string;
   /** Epoch ms when the lease ends without news; undefined while bound to a live replica. */
   lease_until?: number;
@@ -48,6 +52,8 @@ export interface JobRecord {
   outputs_ref?: string;
   warnings: string[];
   claim?: Claim;
+  /** Who reported the outcome of a finished job (its claimant and incarnation): only it may repeat it. */
+  done_by?: { claimant: string; incarnation?: string };
 }
 
 /** A job as the Queue API returns it (compat.md §4 QueueJobStatusResponse). */
@@ -71,5 +77,7 @@ export interface Claimant {
   /** Stable identity compared on every status update. */
   key: string;
   replicaId?: string;
+  /** The replica's incarnation that is asking, as the scheduler reports it (set by the queue). */
+  incarnation?: string;
   hostname?: string;
 }

@@ -1,9 +1,17 @@
 import { appError } from '../shared/errors.js';
 import { MAX_TXN_BYTES, MAX_TXN_OPS, txnBytes, type StateStore, type TxnOp } from '../state/state-store.js';
 
+/** One leadership (or the single node's unfenced writes): its fence, and whether it ended. */
+interface Leadership {
+  fence: TxnOp | undefined;
+  refused: boolean;
+}
+
 interface Pending {
   ops: TxnOp[];
   bytes: number;
+  /** The leadership the write was queued under: it commits under that fence or not at all. */
+  leadership: Leadership;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -19,25 +27,28 @@ interface Pending {
  *
  * On a cluster every transaction also carries the leadership's fence (coordinator.ts): when it fails this
  * replica was deposed, every write of the batch is refused as GANTRY_ERR_NOT_LEADER (not acknowledged, so
- * nothing is lost), and so is every later write until `open()` is called for a new leadership.
+ * nothing is lost), and so is every later write until `open()` is called for a new leadership. Each
+ * write belongs to the leadership it was queued under: a transaction holds the writes of one leadership
+ * only, and the writes of a leadership that ended are refused, even when a new one began before the flush.
  */
 export class WriteBatcher {
   private queue: Pending[] = [];
   private flushing = false;
   private scheduled = false;
-  /** `undefined` (unfenced: the single node), a fence operation, or refusing (deposed, stepped down). */
-  private fence: TxnOp | 'refused' | undefined;
+  /** The current leadership; unfenced (the single node) until `open()`. */
+  private leadership: Leadership = { fence: undefined, refused: false };
 
   constructor(private readonly store: StateStore) {}
 
   /** Accepts writes again, each transaction checked by `fence` when given. */
   open(fence: TxnOp | undefined): void {
-    this.fence = fence;
+    this.leadership.refused = true;
+    this.leadership = { fence, refused: false };
   }
 
   /** Refuses every write not yet committed, and later ones, until `open()`. */
   refuse(): void {
-    this.fence = 'refused';
+    this.leadership.refused = true;
   }
 
   /** Enqueues one caller's writes (at most MAX_TXN_OPS - 1: a transaction keeps room for the fence). */
@@ -45,7 +56,7 @@ export class WriteBatcher {
     if (ops.length > MAX_TXN_OPS - 1) return Promise.reject(new RangeError(`${ops.length} operations in one write`));
     const bytes = txnBytes(ops);
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, bytes, resolve, reject });
+      this.queue.push({ ops, bytes, leadership: this.leadership, resolve, reject });
       this.schedule();
     });
   }
@@ -78,10 +89,11 @@ export class WriteBatcher {
    */
   private takeBatch(): Pending[] {
     let n = 0;
-    const reserved = this.fence && this.fence !== 'refused' ? [this.fence] : [];
+    const { leadership } = this.queue[0]!;
+    const reserved = leadership.fence ? [leadership.fence] : [];
     let ops = reserved.length;
     let bytes = txnBytes(reserved);
-    const fits = (p: Pending) => ops + p.ops.length <= MAX_TXN_OPS && bytes + p.bytes <= MAX_TXN_BYTES;
+    const fits = (p: Pending) => p.leadership === leadership && ops + p.ops.length <= MAX_TXN_OPS && bytes + p.bytes <= MAX_TXN_BYTES;
     while (n < this.queue.length && fits(this.queue[n]!)) {
       ops += this.queue[n]!.ops.length;
       bytes += this.queue[n++]!.bytes;
@@ -91,21 +103,21 @@ export class WriteBatcher {
 
   private async commit(batch: Pending[]): Promise<void> {
     try {
-      await this.apply(batch.flatMap((p) => p.ops));
+      await this.apply(batch[0]!.leadership, batch.flatMap((p) => p.ops));
       for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
 
-  private async apply(ops: TxnOp[]): Promise<void> {
-    const fence = this.fence;
+  private async apply(leadership: Leadership, ops: TxnOp[]): Promise<void> {
+    const { fence } = leadership;
     if (ops.length === 0) return;
-    if (fence === 'refused') throw notLeader();
+    if (leadership.refused) throw notLeader();
     const result = await this.store.txn(fence ? [fence, ...ops] : ops);
     if (result.ok) return;
     if (fence && result.errors.some((e) => e.opIndex === 0)) {
-      if (this.fence === fence) this.refuse();
+      leadership.refused = true;
       throw notLeader();
     }
     throw new Error(`queue write failed: ${result.errors.map((e) => e.what).join('; ')}`);

@@ -123,6 +123,14 @@ export interface Scheduler {
    * lowering the count, so no replica holding a claim is stopped.
    */
   scaleDownOrder(deploymentId: string): Promise<string[]>;
+  /**
+   * The incarnation of each of the deployment's replicas whose process runs now: replica id → an id that
+   * changes whenever the replica's process is replaced (a restart under the same name, a new allocation)
+   * and stays while it runs, also across a restart of the server that adopts it (local: a per-start id
+   * kept in the replica's state file; Nomad: `<allocation id>:<task restart count>`). A replica that is
+   * not listed runs no process. The queue binds a replica's claims to the incarnation that made them.
+   */
+  incarnations(deploymentId: string): Promise<Map<string, string>>;
   /** Batches of log lines: what is kept first, then (with `follow`) new lines as they come. */
   logs(deploymentId: string, options: LogOptions): AsyncIterable<LogLine[]>;
   /** Called for every replica that ends (the queue releases its claims at once). Returns an unsubscribe. */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { ensurePrivateDirSync, narrowTree } from '../startup/data-dir.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
@@ -58,7 +59,7 @@ export class PythonSdkWheel {
     const requiresPython = await requiresPythonOf(this.options.sdkDir);
     const cached = await findWheel(dir, requiresPython);
     if (cached) return cached;
-    await mkdir(this.options.cacheDir, { recursive: true });
+    ensurePrivateDirSync(this.options.cacheDir);
     const work = await mkdtemp(path.join(this.options.cacheDir, 'build-'));
     try {
       await this.pipWheel(files, work);
@@ -68,6 +69,7 @@ export class PythonSdkWheel {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+    narrowTree(dir); // pip writes the wheel 0644
     const built = await findWheel(dir, requiresPython);
     if (!built) throw new Error(`pip wheel left no .whl file in ${dir}`);
     this.options.logger.info({ wheel: built.filename }, "built Gantry's sprocket wheel");

@@ -27,6 +27,18 @@ export const ERRORS = {
   GANTRY_ERR_REQUEST_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_MALFORMED_JSON: def(400, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_TOO_LARGE: def(413, 'request_too_large'),
+  /** JSON nested deeper than the limit (64 levels of objects and arrays). */
+  GANTRY_ERR_REQUEST_TOO_DEEP: def(400, 'invalid_request_error'),
+  /** A URL that is not valid percent-encoding, or a proxied path with `.`/`..` segments. */
+  GANTRY_ERR_REQUEST_BAD_URL: def(400, 'invalid_request_error'),
+  /** A path parameter longer than the router allows. */
+  GANTRY_ERR_REQUEST_URL_TOO_LONG: def(414, 'request_too_large'),
+  /** Request headers over the server's size limit. */
+  GANTRY_ERR_REQUEST_HEADERS_TOO_LARGE: def(431, 'request_too_large'),
+  /** Not a valid HTTP/1.1 request (framing, header syntax), refused before routing. */
+  GANTRY_ERR_REQUEST_MALFORMED_HTTP: def(400, 'invalid_request_error'),
+  /** The request (headers or body) did not arrive in time. */
+  GANTRY_ERR_REQUEST_TIMEOUT: def(408, 'invalid_request_error'),
   GANTRY_ERR_REQUEST_MEDIA_TYPE: def(415, 'unsupported_media_type'),
   GANTRY_ERR_ROUTE_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_METHOD_NOT_ALLOWED: def(405, 'invalid_request_error'),
@@ -46,10 +58,13 @@ export const ERRORS = {
   GANTRY_ERR_STORAGE_BAD_SIGNATURE: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_URL_EXPIRED: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_URL_USED: def(403, 'permission_error'),
+  /** A volume file URL whose deployment or volume version no longer exists. */
+  GANTRY_ERR_STORAGE_URL_REVOKED: def(403, 'permission_error'),
   GANTRY_ERR_STORAGE_UPLOAD_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_STORAGE_PARTS_INVALID: def(400, 'invalid_request_error'),
   GANTRY_ERR_STORAGE_FILE_TOO_LARGE: def(413, 'request_too_large'),
   GANTRY_ERR_STORAGE_OWNED_ELSEWHERE: def(403, 'permission_error'),
+  GANTRY_ERR_STORAGE_NOT_JOB_OUTPUT: def(403, 'permission_error'),
   /** The filename needs a stored file to be a directory, or the reverse (`a` and `a/b`). */
   GANTRY_ERR_STORAGE_NAME_CONFLICT: def(409, 'conflict_error'),
   GANTRY_ERR_VOLUME_NOT_FOUND: def(404, 'not_found_error'),

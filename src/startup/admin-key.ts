@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import type { KeyService } from '../auth/key-service.js';
 
 export type AdminKeyOutcome =
@@ -18,5 +18,6 @@ export async function ensureAdminKey(keys: KeyService, configured: string | unde
   if (await keys.hasAdminKey()) return { kind: 'existing', file: existsSync(file) ? file : undefined };
   const { key } = await keys.createKey('admin', 'admin');
   writeFileSync(file, key + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600); // an existing file keeps its mode through writeFileSync
   return { kind: 'created', key, file };
 }

@@ -2,19 +2,23 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import { appError } from '../shared/errors.js';
 import { ownerOf, type Owner, type Requester, type StorageRecords } from './records.js';
 import type { DigestedBlob } from './streams.js';
+import { assertWorkerOutput, type JobLookup } from './worker-outputs.js';
 
 /**
  * Who may write and read which file (compat.md §8.21). User keys may do anything. A worker token may
- * write a new name or a file its own deployment wrote, and read only its own deployment's files.
+ * write only its own job's outputs (worker-outputs.ts), never a file another deployment or a user wrote,
+ * and read only its own deployment's files. `blobs` is the uploads namespace.
  */
 export class FileAccess {
   constructor(
     private readonly records: StorageRecords,
     private readonly blobs: Pick<BlobStore, 'stat'>,
+    private readonly jobs: JobLookup,
   ) {}
 
   async assertMayWrite(filename: string, requester: Requester): Promise<void> {
     if (requester.kind === 'user') return;
+    await assertWorkerOutput(filename, requester, this.jobs);
     const owner = await this.currentOwner(filename);
     if (owner && !isOwnedBy(owner, requester)) {
       throw appError(

@@ -19,6 +19,8 @@ export interface Requester {
   key_id: string;
   /** Set for worker tokens. */
   deployment_id?: string;
+  /** Set for worker tokens issued to one replica (the embedded default). */
+  replica_id?: string;
 }
 
 /** A file belongs to the deployment whose worker wrote it, or to the users of the project. */
@@ -63,7 +65,8 @@ export interface Versioned<T> {
 
 export function requesterOf(principal: Principal): Requester {
   if (principal.kind === 'user') return { kind: 'user', key_id: principal.keyId };
-  return { kind: 'worker', key_id: principal.keyId, deployment_id: principal.deploymentId };
+  const replica = principal.replicaId === undefined ? {} : { replica_id: principal.replicaId };
+  return { kind: 'worker', key_id: principal.keyId, deployment_id: principal.deploymentId, ...replica };
 }
 
 export function ownerOf(requester: Requester): Owner {

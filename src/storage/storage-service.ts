@@ -10,6 +10,7 @@ import { requesterOf, StorageRecords, type UploadTicket, type Versioned } from '
 import { unixSeconds, UrlSigner, type QueryInput, type SignedTarget } from './signing.js';
 import { bodyChunks, writeDigested, type DigestedBlob } from './streams.js';
 import { fileUrl } from './urls.js';
+import type { JobLookup } from './worker-outputs.js';
 
 export type { CompletedPart, MultipartStart, PartUploadUrl } from './multipart.js';
 export { MAX_PARTS } from './multipart.js';
@@ -18,8 +19,10 @@ export type { QueryInput } from './signing.js';
 
 export interface StorageServiceOptions {
   state: StateStore;
-  /** Where finished files live. */
+  /** Where finished files live: the `uploads` namespace (blobs/namespaces.ts), so no filename reaches another. */
   blobs: BlobStore;
+  /** The queue's jobs, to bind a worker token's uploads to the job it runs (worker-outputs.ts). */
+  jobs: JobLookup;
   /** Where multipart parts wait for `complete`. */
   staging: BlobStore;
   /** HMAC key for signed URLs. */
@@ -29,6 +32,8 @@ export interface StorageServiceOptions {
   ttlSeconds: number;
   /** Largest single upload in bytes. */
   maxUploadBytes: number;
+  /** Verifies volume file URLs (no expiry, checked against live records: `volumes/volume-file-urls.ts`). */
+  volumeUrls?: { claims(query: QueryInput): boolean; verify(filename: string, query: QueryInput): Promise<void> };
 }
 
 /** A request the client makes as given, with no Gantry key (compat.md §8.23: always PUT, no headers). */
@@ -57,7 +62,7 @@ export class StorageService {
     const { state, blobs, staging, signingKey, clock, ttlSeconds, maxUploadBytes } = options;
     this.records = new StorageRecords(state);
     this.signer = new UrlSigner(signingKey, clock, ttlSeconds);
-    this.access = new FileAccess(this.records, blobs);
+    this.access = new FileAccess(this.records, blobs, options.jobs);
     const { records, signer, access } = this;
     this.multipart = new MultipartUploads({ records, access, signer, blobs, staging, clock, ttlSeconds, maxUploadBytes });
   }
@@ -102,6 +107,13 @@ export class StorageService {
   /** Throws unless `query` carries a valid, unexpired download signature for `filename`. */
   verifyDownload(filename: string, query: QueryInput): void {
     this.signer.verify(downloadTarget(filename), query);
+  }
+
+  /** Like `verifyDownload`, also accepting a volume file URL whose volume version and deployment still exist. */
+  async verifySignedRead(filename: string, query: QueryInput): Promise<void> {
+    const { volumeUrls } = this.options;
+    if (volumeUrls?.claims(query)) return volumeUrls.verify(filename, query);
+    this.verifyDownload(filename, query);
   }
 
   /** The file's bytes. Without `principal` the caller has verified a signature; with one, it is checked. */

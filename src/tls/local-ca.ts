@@ -3,15 +3,20 @@
  * start Gantry makes its own certificate authority and a server certificate signed by it, and points local
  * workers at the CA with SSL_CERT_FILE. One directory holds everything:
  *
- *   ca.pem           CA certificate: the file clients trust (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS)
- *   ca-key.pem       CA private key, 0600; read only here, to sign server certificates
- *   server.pem       server certificate (the leaf alone; the served chain appends ca.pem)
- *   server-key.pem   server private key, 0600
+ *   ca.pem           the trust bundle clients load (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS), ca-bundle.ts:
+ *                    the signing CA first, then the next one and still-valid replaced ones
+ *   ca-key.pem       the signing CA's private key; read only here, to sign server certificates
+ *   ca-next.pem      the CA that takes over, made 90 days before the signing CA expires,
+ *   ca-next-key.pem  and its key
+ *   server.pem       server certificate (the leaf alone; the served chain appends the signing CA)
+ *   server-key.pem   server private key
  *
- * Later starts reuse what is there. The CA lives for 10 years and is replaced only when its files are
- * missing or unreadable or it is about to expire, because every client that trusts it would have to be
- * told again. The server certificate is cheap to replace and is reissued whenever `renewal.ts` finds a
- * reason; a new CA always brings a new server certificate.
+ * Every file is 0600. The CA is name-constrained to the server's names (x509.ts) and lives one year: 90
+ * days before it expires its successor is made and joins the bundle, and 30 days before, the successor
+ * takes over signing (the old CA stays in the bundle until it expires). A CA is replaced at once when its
+ * files are unusable, when it has no name constraints, or when the server's names leave them; clients
+ * must then load ca.pem again. The server certificate (90 days) is reissued whenever `renewal.ts` finds a
+ * reason; a new signing CA always brings a new server certificate.
  *
  * There is no lock between processes: one Gantry server owns a data directory. Two racing first starts
  * could pair one's CA key with the other's certificate; the key check below notices and replaces them.
@@ -28,7 +33,9 @@ import {
   tightenKeyMode,
   writeFileAtomic,
 } from './pem-files.js';
-import { caRenewal, serverRenewal } from './renewal.js';
+import { rm } from 'node:fs/promises';
+import { bundleOf, certificatesOf } from './ca-bundle.js';
+import { caRenewal, PREPARE_NEXT_CA_MS, serverRenewal } from './renewal.js';
 import { issueCa, issueServerCert, readCertificate, type CertificateFacts, type PemPair } from './x509.js';
 
 export { isIpAddress } from './names.js';
@@ -78,6 +85,8 @@ export interface TlsSummary {
 interface TlsFiles {
   caCert: string;
   caKey: string;
+  nextCert: string;
+  nextKey: string;
   serverCert: string;
   serverKey: string;
 }
@@ -97,7 +106,7 @@ export async function ensureLocalTls(options: LocalTlsOptions): Promise<LocalTls
   const now = (options.clock ?? systemClock).now();
   const files = tlsFiles(options.dir);
   await ensurePrivateDir(options.dir);
-  const ca = await ensureCa(files, now);
+  const { ca, bundle } = await ensureCa(files, names, now);
   const server = await ensureServerCert(files, ca, names, now);
   return {
     caCertFile: files.caCert,
@@ -105,7 +114,7 @@ export async function ensureLocalTls(options: LocalTlsOptions): Promise<LocalTls
     keyFile: files.serverKey,
     cert: chain(server.cert, ca.cert),
     key: server.key,
-    ca: ca.cert,
+    ca: bundle,
     createdCa: ca.created,
     createdCert: server.created,
   };
@@ -126,15 +135,46 @@ function tlsFiles(dir: string): TlsFiles {
   return {
     caCert: path.join(dir, 'ca.pem'),
     caKey: path.join(dir, 'ca-key.pem'),
+    nextCert: path.join(dir, 'ca-next.pem'),
+    nextKey: path.join(dir, 'ca-next-key.pem'),
     serverCert: path.join(dir, 'server.pem'),
     serverKey: path.join(dir, 'server-key.pem'),
   };
 }
 
-async function ensureCa(files: TlsFiles, now: number): Promise<StoredPair> {
-  const existing = await loadPair(files.caCert, files.caKey);
-  if (existing && caRenewal(existing.facts, now) === undefined) return reuse(existing, files.caKey);
-  return store(await issueCa(now), files.caCert, files.caKey);
+/**
+ * The CA that signs (kept, the next one promoted, or a new one), the next CA when it is due, and the
+ * bundle they make with the CAs replaced, written to ca.pem when it changed.
+ */
+async function ensureCa(files: TlsFiles, names: readonly CertificateName[], now: number): Promise<{ ca: StoredPair; bundle: string }> {
+  const stored = await readTextIfPresent(files.caCert);
+  const current = await loadPair(files.caCert, files.caKey);
+  const next = await loadPair(files.nextCert, files.nextKey);
+  const usable = (pair: typeof current): pair is NonNullable<typeof current> => !!pair && caRenewal(pair.facts, now, names) === undefined;
+  const ca = usable(current) ? await reuse(current, files.caKey) : await takeOver(files, usable(next) ? next : undefined, names, now);
+  const due = ca.facts.notAfter - now < PREPARE_NEXT_CA_MS;
+  const successor = due ? (usable(next) && !ca.created ? next : await storeNext(files, names, now)) : undefined;
+  if (!due) await removeNext(files);
+  const bundle = bundleOf(ca, successor, [...(current ? [current] : []), ...certificatesOf(stored)], now);
+  if (bundle !== stored) await writeFileAtomic(files.caCert, bundle, CERT_FILE_MODE);
+  return { ca, bundle };
+}
+
+/** The next CA becomes the signing one (or a new CA, when there is none): its key goes to ca-key.pem. */
+async function takeOver(files: TlsFiles, next: Omit<StoredPair, 'created'> | undefined, names: readonly CertificateName[], now: number): Promise<StoredPair> {
+  const pair = next ?? (await issueCa(now, undefined, names));
+  // The key first: a crash before ca.pem is rewritten leaves a mismatch that the next start repairs
+  // from the ca-next files, still there until removeNext.
+  await writeFileAtomic(files.caKey, pair.key, KEY_FILE_MODE);
+  return { cert: pair.cert, key: pair.key, facts: readCertificate(pair.cert), created: true };
+}
+
+async function storeNext(files: TlsFiles, names: readonly CertificateName[], now: number): Promise<StoredPair> {
+  return store(await issueCa(now, undefined, names), files.nextCert, files.nextKey);
+}
+
+async function removeNext(files: TlsFiles): Promise<void> {
+  await Promise.all([rm(files.nextCert, { force: true }), rm(files.nextKey, { force: true })]);
 }
 
 async function ensureServerCert(
@@ -151,12 +191,13 @@ async function ensureServerCert(
 }
 
 /** A stored certificate and its key, or undefined when either is missing, corrupt, or they do not match. */
+/** The first certificate of `certFile` (ca.pem is a bundle: the signing CA comes first) and its key. */
 async function loadPair(certFile: string, keyFile: string): Promise<Omit<StoredPair, 'created'> | undefined> {
-  const [cert, key] = await Promise.all([readTextIfPresent(certFile), readTextIfPresent(keyFile)]);
-  if (cert === undefined || key === undefined) return undefined;
+  const [text, key] = await Promise.all([readTextIfPresent(certFile), readTextIfPresent(keyFile)]);
+  const first = certificatesOf(text)[0];
+  if (first === undefined || key === undefined) return undefined;
   try {
-    const facts = readCertificate(cert);
-    return facts.x509.checkPrivateKey(createPrivateKey(key)) ? { cert, key, facts } : undefined;
+    return first.facts.x509.checkPrivateKey(createPrivateKey(key)) ? { cert: first.cert, key, facts: first.facts } : undefined;
   } catch {
     return undefined; // unparsable: replaced like a missing file
   }

@@ -4,14 +4,18 @@ import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 /** Private keys: owner only. */
 export const KEY_FILE_MODE = 0o600;
 
-/** Certificates are public; workers running as another user may need to read the CA. */
+/**
+ * Certificates are public: a replica sandboxed under another user reads the CA through a read-only bind
+ * of ca.pem (the 0700 directories around it keep everyone else out). The only files of the data directory
+ * that are not 0600.
+ */
 export const CERT_FILE_MODE = 0o644;
 
-/** Creates `dir` owner-only if it does not exist yet; an existing directory keeps its mode. */
+/** Creates `dir` owner-only, or narrows an existing one to 0700. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode is filtered by the umask; chmod makes it exact.
-  if (created !== undefined) await chmod(dir, 0o700);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask and leaves an existing directory's alone; chmod makes it exact.
+  await chmod(dir, 0o700);
 }
 
 /**

@@ -4,12 +4,21 @@ import { DAY_MS, type CertificateFacts } from './x509.js';
 /**
  * Why a stored certificate cannot be reused (undefined: it can).
  * - `not-a-ca`: the CA file holds no self-signed CA certificate.
+ * - `unconstrained`: the CA has no nameConstraints (made by a version before them).
+ * - `outside-constraints`: a requested name is not among the CA's permitted names.
  * - `other-issuer`: the server certificate was not signed by the current CA (the CA was replaced).
  * - `missing-name`: a requested name is not among its subjectAltNames (extra names are harmless).
  * - `not-yet-valid`: the clock went back past its notBefore, so every client would refuse it.
  * - `expiring`: fewer than 30 days remain.
  */
-export type Renewal = 'not-a-ca' | 'other-issuer' | 'missing-name' | 'not-yet-valid' | 'expiring';
+export type Renewal =
+  | 'not-a-ca'
+  | 'unconstrained'
+  | 'outside-constraints'
+  | 'other-issuer'
+  | 'missing-name'
+  | 'not-yet-valid'
+  | 'expiring';
 
 /**
  * Renew this long before expiry. Certificates are loaded at start-up only, so the margin is what keeps a
@@ -17,9 +26,18 @@ export type Renewal = 'not-a-ca' | 'other-issuer' | 'missing-name' | 'not-yet-va
  */
 export const RENEW_BEFORE_MS = 30 * DAY_MS;
 
-/** Whether the stored CA can keep signing. */
-export function caRenewal(ca: CertificateFacts, now: number): Renewal | undefined {
+/**
+ * A CA this close to expiry gets its successor made and put in the trust bundle, so clients that reload
+ * the bundle in the next 60 days already trust the CA that takes over at RENEW_BEFORE_MS.
+ */
+export const PREPARE_NEXT_CA_MS = 90 * DAY_MS;
+
+/** Whether the stored CA can keep signing server certificates for `names`. */
+export function caRenewal(ca: CertificateFacts, now: number, names: readonly CertificateName[]): Renewal | undefined {
   if (!ca.x509.ca || !ca.x509.verify(ca.x509.publicKey)) return 'not-a-ca';
+  if (ca.permitted === undefined) return 'unconstrained';
+  const permitted = new Set(ca.permitted.map(nameKey));
+  if (names.some((name) => !permitted.has(nameKey(name)))) return 'outside-constraints';
   return validityRenewal(ca, now);
 }
 

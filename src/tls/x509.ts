@@ -2,7 +2,7 @@ import { X509Certificate, generateKeyPair, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { ipFromBytes, ipToBytes, type CertificateName } from './names.js';
+import { certificateNames, ipFromBytes, ipToBytes, type CertificateName } from './names.js';
 
 /** A certificate and its private key, both PEM with LF line ends. */
 export interface PemPair {
@@ -17,23 +17,32 @@ export interface CertificateFacts {
   notAfter: number;
   /** The subjectAltName DNS and IP entries, canonical (other kinds are ignored). */
   names: CertificateName[];
+  /**
+   * A CA's nameConstraints permitted subtrees (DNS names, and IP addresses with a full mask), canonical;
+   * undefined when the certificate has no nameConstraints extension.
+   */
+  permitted: CertificateName[] | undefined;
 }
 
 export const DAY_MS = 86_400_000;
 
 /**
- * 397 days: since 2020 browsers (Safari first, then Chrome and Firefox) refuse publicly trusted server
- * certificates valid for more than 398 days. Ours chain to a private root, which is exempt today, but
- * staying under the ceiling means no client policy finds them too long. The whole span, 397 days plus the
- * 5-minute backdating, stays below 398 days.
+ * 90 days, well inside the CA's year: renewed 30 days before expiry (renewal.ts), at start and by the
+ * running server's daily check, as Let's Encrypt certificates are.
  */
-const SERVER_VALIDITY_MS = 397 * DAY_MS;
+export const SERVER_VALIDITY_MS = 90 * DAY_MS;
 
 /** Backdating notBefore keeps a client whose clock runs slow from calling a new certificate "not yet valid". */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
-/** Long enough that nobody re-distributes the CA file in practice, short enough to expire eventually. */
-const CA_VALIDITY_YEARS = 10;
+/**
+ * One year: a CA key that leaks is useful for a year at most, and only for the names it is constrained to.
+ * It is rotated before it expires, with the next CA in the trust bundle ahead of time (ca-rotation.ts).
+ */
+export const CA_VALIDITY_MS = 365 * DAY_MS;
+
+/** id-ce-nameConstraints (RFC 5280 §4.2.1.10); forge reads it but cannot write it from fields. */
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
 
 /** The Common Name is limited to 64 characters (RFC 5280 ub-common-name). */
 const MAX_COMMON_NAME = 64;
@@ -43,16 +52,21 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 /** The ASN.1 tag of UTF8String; forge's typings declare valueTagClass with the wrong enum. */
 const UTF8 = forge.asn1.Type.UTF8 as number as forge.asn1.Class;
 
-/** A self-signed CA that may sign end-entity certificates only (pathLen 0). */
-export async function issueCa(now: number, machine: string = hostname()): Promise<PemPair> {
+/**
+ * A self-signed CA that may sign end-entity certificates only (pathLen 0), and only for `names`: its
+ * critical nameConstraints permit exactly those DNS names (and their subdomains, as RFC 5280 has it) and
+ * IP addresses, so a certificate it signed for any other name fails verification.
+ */
+export async function issueCa(now: number, machine: string = hostname(), names: readonly CertificateName[] = certificateNames([])): Promise<PemPair> {
   const key = await generateRsaKey();
-  const cert = newCertificate(key.publicKey, now - CLOCK_SKEW_MS, addYears(now, CA_VALIDITY_YEARS));
+  const cert = newCertificate(key.publicKey, now - CLOCK_SKEW_MS, now + CA_VALIDITY_MS);
   const subject = caSubject(machine);
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { id: NAME_CONSTRAINTS_OID, critical: true, value: nameConstraintsDer(names) },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: true },
   ]);
@@ -86,6 +100,7 @@ export function readCertificate(pem: string): CertificateFacts {
     notBefore: cert.validity.notBefore.getTime(),
     notAfter: cert.validity.notAfter.getTime(),
     names: subjectAltNames(cert),
+    permitted: permittedNames(cert),
   };
 }
 
@@ -143,10 +158,40 @@ function issuerOf(caCert: forge.pki.Certificate): forge.pki.CertificateField[] {
   );
 }
 
-function addYears(ms: number, years: number): number {
-  const date = new Date(ms);
-  date.setUTCFullYear(date.getUTCFullYear() + years);
-  return date.getTime();
+/**
+ * NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees }, each GeneralSubtree a
+ * SEQUENCE holding its base GeneralName: dNSName [2] IA5String, iPAddress [7] address followed by a
+ * mask (all ones: this one address). As DER bytes.
+ */
+export function nameConstraintsDer(names: readonly CertificateName[]): string {
+  const { create, Class, Type, toDer } = forge.asn1;
+  const base = (name: CertificateName) =>
+    name.kind === 'dns'
+      ? create(Class.CONTEXT_SPECIFIC, 2, false, name.name.replace(/^\*\./, ''))
+      : create(Class.CONTEXT_SPECIFIC, 7, false, ipWithMask(name.name).toString('binary'));
+  const subtrees = names.map((name) => create(Class.UNIVERSAL, Type.SEQUENCE, true, [base(name)]));
+  return toDer(create(Class.UNIVERSAL, Type.SEQUENCE, true, [create(Class.CONTEXT_SPECIFIC, 0, true, subtrees)])).getBytes();
+}
+
+function ipWithMask(ip: string): Buffer {
+  const address = ipToBytes(ip);
+  return Buffer.concat([address, Buffer.alloc(address.length, 0xff)]);
+}
+
+/** The permitted subtrees of a nameConstraints extension, as names; undefined without one. */
+function permittedNames(cert: forge.pki.Certificate): CertificateName[] | undefined {
+  // By id: forge names the deprecated 2.5.29.11 "nameConstraints" too.
+  const byId = cert.getExtension as unknown as (options: { id: string }) => { permittedSubtrees?: { type: number; value: string }[] } | undefined;
+  const extension = byId.call(cert, { id: NAME_CONSTRAINTS_OID });
+  if (!extension) return undefined;
+  const names: CertificateName[] = [];
+  for (const { type, value } of extension.permittedSubtrees ?? []) {
+    if (type === 2) names.push({ kind: 'dns', name: value.toLowerCase() });
+    const bytes = Buffer.from(value, 'binary');
+    const ip = type === 7 ? ipFromBytes(bytes.subarray(0, bytes.length / 2)) : undefined;
+    if (ip !== undefined) names.push({ kind: 'ip', name: ip });
+  }
+  return names;
 }
 
 /** The CA's own key identifier, so clients can pick the right issuer even after the CA was replaced. */

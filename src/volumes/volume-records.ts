@@ -24,6 +24,8 @@ const MOUNTS = 'volumes/mounts/';
 export interface StoredVersion {
   version: number;
   content: VolumeContentSpec;
+  /** Set once the version's files are frozen (frozen-files.ts): where the copy lives. */
+  seal?: string;
 }
 
 export interface StoredVolume {

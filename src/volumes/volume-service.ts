@@ -1,7 +1,7 @@
-import type { BlobStore } from '../blobs/blob-store.js';
 import { isoTime, type Clock } from '../shared/clock.js';
 import { appError } from '../shared/errors.js';
-import { prefixedId } from '../shared/ids.js';
+import { newId, prefixedId } from '../shared/ids.js';
+import { copyTree, deleteTree, filesUnder, frozenPrefix, uploadedPrefix, type FrozenFileStore } from './frozen-files.js';
 import { RACE, retryOnRace } from '../state/named-records.js';
 import type { StateStore } from '../state/state-store.js';
 import {
@@ -20,13 +20,17 @@ import {
   VolumeRecords,
   type FoundVolume,
   type MountEntry,
+  type StoredVersion,
   type StoredVolume,
 } from './volume-records.js';
 
 export interface VolumeServiceDeps {
   state: StateStore;
-  /** Lists a version's files, live. */
-  blobs: Pick<BlobStore, 'list'>;
+  /**
+   * The whole BlobStore (every namespace): a version's files are listed under `uploads/<source_prefix>/`
+   * until they are frozen into `volumes/` (frozen-files.ts).
+   */
+  blobs: FrozenFileStore;
   /** The directory on the server's machine holding the blobs under `<prefix>/` (DirectoryBlobStore.localPath). */
   localPathOf: (prefix: string) => string;
   clock: Clock;
@@ -99,30 +103,37 @@ export class VolumeService {
   }
 
   /**
-   * Deletes the volume's records; refused (GANTRY_ERR_VOLUME_IN_USE) while any deployment mounts any of its
-   * versions. The uploaded files stay in storage, as with the hosted product (the vendor CLI does not
-   * delete them either): they are ordinary files, and a new volume may point at them again.
+   * Deletes the volume's records and its frozen copies; refused (GANTRY_ERR_VOLUME_IN_USE) while any
+   * deployment mounts any of its versions. The uploaded files stay in storage, as with the hosted product
+   * (the vendor CLI does not delete them either): they are ordinary files, and a new volume may point at
+   * them again.
    */
   async delete(idOrName: string): Promise<void> {
-    await retryOnRace(`deleting volume "${idOrName}"`, 'volume', async () => {
+    const removed = await retryOnRace(`deleting volume "${idOrName}"`, 'volume', async () => {
       const found = await this.mustFind(idOrName);
       const mounts = await this.records.mounts(found.stored.id);
       if (mounts.length > 0) throw inUse(found.stored.name, mounts);
-      return (await this.records.remove(found)) ? true : RACE;
+      return (await this.records.remove(found)) ? found.stored : RACE;
     });
+    for (const entry of Object.values(removed.versions)) {
+      if (entry.seal) await deleteTree(this.deps.blobs, frozenPrefix(removed.id, entry.version, entry.seal));
+    }
   }
 
   /**
    * What a deployment's mount of `nameOrId` means now: `version` as given (literal, 0 included), or the
-   * current version when omitted (compat.md §8.13).
+   * current version when omitted (compat.md §8.13). The version's files are frozen on its first mount.
    */
   async resolveMount(nameOrId: string, version: number | undefined): Promise<ResolvedMount> {
-    const { stored } = await this.mustFind(nameOrId);
+    const found = await this.mustFind(nameOrId);
+    const { stored } = found;
     const chosen = version ?? stored.current_version;
     const entry = stored.versions[chosen];
     if (!entry) throw appError('GANTRY_ERR_VOLUME_VERSION_NOT_FOUND', noSuchVersion(stored, chosen));
+    const seal = entry.seal ?? (await this.freeze(found, entry));
+    const filesPrefix = frozenPrefix(stored.id, chosen, seal);
     const sourcePrefix = entry.content.source_prefix;
-    return { volumeId: stored.id, name: stored.name, version: chosen, sourcePrefix, hostPath: this.deps.localPathOf(sourcePrefix) };
+    return { volumeId: stored.id, name: stored.name, version: chosen, sourcePrefix, filesPrefix, hostPath: this.deps.localPathOf(filesPrefix) };
   }
 
   /**
@@ -146,6 +157,25 @@ export class VolumeService {
   /** Forgets every mount of the deployment (it was destroyed). */
   async clearMounts(deploymentId: string): Promise<void> {
     await this.setMounts(deploymentId, []);
+  }
+
+  /**
+   * Copies the version's uploaded files into a fresh seal and records it. Two first mounts at once each
+   * copy; the one that records first wins and the other drops its copy.
+   */
+  private async freeze(found: FoundVolume, entry: StoredVersion): Promise<string> {
+    const { id } = found.stored;
+    const seal = newId();
+    await copyTree(this.deps.blobs, uploadedPrefix(entry.content.source_prefix), frozenPrefix(id, entry.version, seal));
+    return retryOnRace(`freezing version ${entry.version} of volume "${found.stored.name}"`, 'volume', async () => {
+      const current = await this.mustFind(id);
+      const recorded = current.stored.versions[entry.version]?.seal;
+      if (recorded !== undefined) {
+        await deleteTree(this.deps.blobs, frozenPrefix(id, entry.version, seal));
+        return recorded;
+      }
+      return (await this.records.replace(current, withSeal(current.stored, entry.version, seal))) ? seal : RACE;
+    });
   }
 
   private async mustFind(idOrName: string): Promise<FoundVolume> {
@@ -176,13 +206,14 @@ export class VolumeService {
   }
 
   private async view(stored: StoredVolume, mounts: MountEntry[], version = stored.current_version): Promise<Volume> {
-    const { content } = stored.versions[version]!;
+    const entry = stored.versions[version]!;
+    const { content } = entry;
     return {
       id: stored.id,
       object: 'volume',
       name: stored.name,
       type: stored.type,
-      content: { ...content, files: await this.filesOf(content.source_prefix) },
+      content: { ...content, files: await this.filesOf(stored.id, entry) },
       current_version: stored.current_version,
       version_history: historyOf(stored, mounts),
       mounted_by: mountedBy(mounts, version),
@@ -191,10 +222,11 @@ export class VolumeService {
     };
   }
 
-  /** The files under `<prefix>/`, named relative to it: what the mount shows at its top (compat.md §8.12). */
-  private async filesOf(prefix: string): Promise<VolumeFile[]> {
-    const blobs = await this.deps.blobs.list(`${prefix}/`);
-    return blobs.map((blob) => ({ name: blob.name.slice(prefix.length + 1), size: blob.size, last_modified: blob.lastModified }));
+  /** The version's files, frozen or still uploaded: what the mount shows at its top (compat.md §8.12). */
+  private async filesOf(volumeId: string, entry: StoredVersion): Promise<VolumeFile[]> {
+    const prefix = entry.seal ? frozenPrefix(volumeId, entry.version, entry.seal) : uploadedPrefix(entry.content.source_prefix);
+    const blobs = await filesUnder(this.deps.blobs, prefix);
+    return blobs.map((blob) => ({ name: blob.name, size: blob.size, last_modified: blob.lastModified }));
   }
 }
 
@@ -207,6 +239,11 @@ function isNewContent(stored: StoredVolume, content: VolumeContentSpec): boolean
 function withVersion(stored: StoredVolume, content: VolumeContentSpec): StoredVolume {
   const version = stored.current_version + 1;
   return { ...stored, current_version: version, versions: { ...stored.versions, [version]: { version, content } } };
+}
+
+function withSeal(stored: StoredVolume, version: number, seal: string): StoredVolume {
+  const entry = stored.versions[version]!;
+  return { ...stored, versions: { ...stored.versions, [version]: { ...entry, seal } } };
 }
 
 function historyOf(stored: StoredVolume, mounts: MountEntry[]): Record<string, VolumeVersion> {

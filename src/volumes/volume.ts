@@ -7,8 +7,9 @@
  * - **version**: a number (0, 1, 2 …) naming one `source_prefix`. Create makes version 0 (the vendor CLI
  *   uploads its first content to `<name>/0`); each PATCH with new content adds `current_version + 1`.
  *   Versions are never removed.
- * - **source prefix**: a blob name prefix; the version's files are the blobs under `<source_prefix>/`,
- *   listed live, so a file uploaded after the version was recorded still shows up.
+ * - **source prefix**: a storage filename prefix; until a deployment first mounts the version, its files
+ *   are the uploads under `<source_prefix>/`, listed live (the vendor CLI creates, then uploads). The
+ *   first mount freezes them (frozen-files.ts): the version never changes after that.
  * - **mount**: a deployment using a version of a volume. The deployments service records its mounts here
  *   (`setMounts`), so a volume knows who uses it (`mounted_by`) and refuses deletion while used.
  */
@@ -69,6 +70,8 @@ export interface ResolvedMount {
   name: string;
   version: number;
   sourcePrefix: string;
+  /** The BlobStore prefix (namespace-qualified) of the version's frozen files. */
+  filesPrefix: string;
   /** The directory on the server's machine that holds the version's files. */
   hostPath: string;
 }

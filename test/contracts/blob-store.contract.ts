@@ -180,5 +180,23 @@ export function describeBlobStoreContract(
         expect(await contentOf(blob)).toBe(blob);
       }
     });
+
+    it('copies a blob; the copy keeps its content when the original is rewritten or deleted', async () => {
+      await store.write('src/a.txt', Buffer.from('first'));
+      expect(await store.copy('src/a.txt', 'frozen/1/a.txt')).toMatchObject({ name: 'frozen/1/a.txt', size: 5 });
+      await store.write('src/a.txt', Buffer.from('second'));
+      expect(await contentOf('frozen/1/a.txt')).toBe('first');
+      await store.delete('src/a.txt');
+      expect(await contentOf('frozen/1/a.txt')).toBe('first');
+      expect(await store.copy('src/a.txt', 'frozen/2/a.txt')).toBeUndefined();
+      expect(await store.stat('frozen/2/a.txt')).toBeUndefined();
+    });
+
+    it('replaces an existing blob with a copy', async () => {
+      await store.write('a', Buffer.from('a'));
+      await store.write('b', Buffer.from('b'));
+      await store.copy('a', 'b');
+      expect(await contentOf('b')).toBe('a');
+    });
   });
 }

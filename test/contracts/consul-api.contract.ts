@@ -33,13 +33,19 @@ export function describeConsulApiContract(name: string, makeTarget: () => Promis
       return { status: res.status, index: Number(res.headers.get('x-consul-index') ?? 'NaN'), text, json: () => JSON.parse(text) };
     };
     const entryOf = async (key: string) => ((await call('GET', `/v1/kv/${key}`)).json() as Array<Record<string, unknown>>)[0]!;
-    const session = async (extra: object = {}) =>
-      ((await call('PUT', '/v1/session/create', { Name: ns, TTL: '10s', Checks: [], LockDelay: '1s', ...extra })).json() as { ID: string }).ID;
+    /** Every session this run created, destroyed at the end (a TTL session would otherwise linger 2 × TTL). */
+    const sessions: string[] = [];
+    const session = async (extra: object = {}) => {
+      const { ID } = (await call('PUT', '/v1/session/create', { Name: ns, TTL: '10s', Checks: [], LockDelay: '1s', ...extra })).json() as { ID: string };
+      sessions.push(ID);
+      return ID;
+    };
 
     beforeAll(async () => {
       target = await makeTarget();
     });
     afterAll(async () => {
+      for (const id of sessions.splice(0)) await call('PUT', `/v1/session/destroy/${id}`);
       await call('DELETE', `/v1/kv/${ns}?recurse`);
       await target.close();
     });

@@ -1,15 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { createConsulDouble } from '../doubles/consul/consul-double.js';
+import { createConsulDouble, type ConsulDouble } from '../doubles/consul/consul-double.js';
 import { describeConsulApiContract } from './consul-api.contract.js';
+
+/** The doubles the suite ran against, to check afterwards that nothing was left in them. */
+const doubles: ConsulDouble[] = [];
 
 describeConsulApiContract('double', async () => {
   const consul = await createConsulDouble();
+  doubles.push(consul);
   return { url: consul.url, close: () => consul.close() };
 });
 
 describeConsulApiContract('double with ACLs enforced', async () => {
   const consul = await createConsulDouble({ aclToken: 'contract-token' });
+  doubles.push(consul);
   return { url: consul.url, token: 'contract-token', close: () => consul.close() };
+});
+
+// Runs after the suites above: a run deletes its keys and destroys its sessions.
+describe('Consul API contract cleanup', () => {
+  it('leaves no key and no session behind in the Consul it ran against', () => {
+    expect(doubles).toHaveLength(2);
+    expect(doubles.flatMap((d) => d.state.kv.list('').map((e) => e.Key))).toEqual([]);
+    expect(doubles.flatMap((d) => [...d.state.sessions.keys()])).toEqual([]);
+  });
 });
 
 describe.skipIf(!process.env.CONSUL_HTTP_ADDR)('real Consul', () => {

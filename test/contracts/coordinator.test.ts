@@ -31,12 +31,33 @@ function consulFactory(address: () => Promise<string>, token?: string) {
   };
 }
 
-describeCoordinatorContract(
-  'consul over the double',
-  consulFactory(async () => (consul ??= await createConsulDouble()).url),
-);
+/** Deletes the lock keys of this run (`gantry-coordinator-test/<pid>-…`): a released lock keeps its key. */
+async function deleteRunKeys(address: string, token?: string): Promise<void> {
+  await fetch(`${address.replace(/\/+$/, '')}/v1/kv/gantry-coordinator-test/${process.pid}-?recurse`, {
+    method: 'DELETE',
+    headers: token ? { 'x-consul-token': token } : {},
+  });
+}
+
+describe('consul over the double, cleaned up', () => {
+  afterAll(async () => deleteRunKeys(consul!.url));
+  describeCoordinatorContract(
+    'consul over the double',
+    consulFactory(async () => (consul ??= await createConsulDouble()).url),
+  );
+});
+
+// Runs after the suite above and its cleanup: nothing of the run is left in Consul.
+describe('Coordinator contract cleanup', () => {
+  it('leaves no lock key, session or election service behind', () => {
+    expect(consul!.state.kv.list(`gantry-coordinator-test/${process.pid}-`).map((e) => e.Key)).toEqual([]);
+    expect(consul!.state.sessions.size).toBe(0);
+    expect(consul!.state.services.named(ELECTION_SERVICE)).toEqual([]);
+  });
+});
 
 describe.skipIf(!process.env.CONSUL_HTTP_ADDR)('real Consul', () => {
+  afterAll(async () => deleteRunKeys(process.env.CONSUL_HTTP_ADDR!, process.env.CONSUL_HTTP_TOKEN));
   describeCoordinatorContract(`consul at ${process.env.CONSUL_HTTP_ADDR}`, consulFactory(async () => process.env.CONSUL_HTTP_ADDR!, process.env.CONSUL_HTTP_TOKEN));
 });
 

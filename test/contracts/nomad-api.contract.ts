@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /** What the Nomad API contract needs: an agent's address, and (for the double) control of allocations. */
 export interface NomadApiHarness {
@@ -25,12 +25,21 @@ interface Answer {
 export function describeNomadApiContract(name: string, makeHarness: () => Promise<NomadApiHarness>): void {
   describe(`Nomad API contract: ${name}`, () => {
     let h: NomadApiHarness;
+    /** Every job id of this run starts with it, so the end of the run can purge exactly its own jobs. */
+    const prefix = `gantry-contract-${process.pid}-${randomUUID().slice(0, 4)}-`;
     const jobs: string[] = [];
     beforeEach(async () => {
       h = await makeHarness();
     });
     afterEach(async () => {
       for (const id of jobs.splice(0)) await call('DELETE', `/v1/job/${id}?purge=true`);
+      await h.close();
+    });
+    // A job a test registered under an id it did not record (or whose purge failed) is purged by prefix.
+    afterAll(async () => {
+      h = await makeHarness();
+      const left = (await call('GET', `/v1/jobs?prefix=${prefix}`)).json() as Array<{ ID: string }>;
+      for (const { ID } of left) await call('DELETE', `/v1/job/${ID}?purge=true`);
       await h.close();
     });
 
@@ -45,7 +54,7 @@ export function describeNomadApiContract(name: string, makeHarness: () => Promis
     }
 
     function job(count = 1, image = 'busybox:1.36') {
-      const id = `gantry-contract-${randomUUID().slice(0, 8)}`;
+      const id = `${prefix}${randomUUID().slice(0, 8)}`;
       jobs.push(id);
       return {
         ID: id, Name: id, Type: 'service', Datacenters: ['*'],
@@ -89,10 +98,16 @@ export function describeNomadApiContract(name: string, makeHarness: () => Promis
       expect((await call('GET', `/v1/job/${j.ID}`)).json().TaskGroups[0].Count).toBe(2);
     });
 
-    it('refuses bad jobs: no Job, no ID, a duration as a string, cpu with cores, count outside the scaling bounds', async () => {
+    it('refuses bad jobs: no Job, no ID, an empty ID, a duration as a string, cpu with cores, count outside the scaling bounds', async () => {
       expect((await call('POST', '/v1/jobs', {})).status).toBe(400);
-      const noId = await call('POST', '/v1/jobs', { Job: { ...job(), ID: '' } });
+      const { ID: _id, ...withoutId } = job();
+      const noId = await call('POST', '/v1/jobs', { Job: withoutId });
       expect([noId.status, noId.text]).toEqual([400, "Job ID hasn't been provided"]);
+      // An empty ID passes the agent's check and fails the job's validation: a Go multierror in a 500.
+      const emptyId = await call('POST', '/v1/jobs', { Job: { ...job(), ID: '' } });
+      expect(emptyId.status).toBe(500);
+      expect(emptyId.text).toMatch(/\d+ errors? occurred:\n/);
+      expect(emptyId.text).toContain('\n\t* Missing job ID\n');
       const j = job();
       const stringDuration = await call('POST', '/v1/jobs', { Job: { ...j, TaskGroups: [{ ...j.TaskGroups[0], Tasks: [{ ...j.TaskGroups[0]!.Tasks[0], KillTimeout: '30s' }] }] } });
       expect(stringDuration.status).toBe(400);

@@ -113,6 +113,22 @@ export function describeSchedulerContract(name: string, makeHarness: () => Promi
       expect(exits).toHaveLength(1);
     });
 
+    it('gives each run of a replica its own incarnation, and lists only replicas that run', async () => {
+      const spec = h.spec();
+      await h.scheduler.apply(spec);
+      const [replica] = await readyReplicas(spec.deploymentId, 1);
+      const id = replica!.replicaId;
+      const first = await waitFor('an incarnation', async () => (await h.scheduler.incarnations(spec.deploymentId)).get(id));
+      expect(await h.scheduler.incarnations(spec.deploymentId)).toEqual(new Map([[id, first]]));
+      await h.crash(id);
+      await waitFor('the crashed run to be gone', async () => {
+        const running = [...(await h.scheduler.incarnations(spec.deploymentId)).values()];
+        return running.includes(first) ? undefined : true;
+      }, 5000);
+      await h.scheduler.stop(spec.deploymentId);
+      expect(await h.scheduler.incarnations(spec.deploymentId)).toEqual(new Map());
+    });
+
     it('yields the kept log lines, then new lines while following until aborted', async () => {
       const spec = h.spec();
       await h.scheduler.apply(spec);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SecretRecord, SecretStore } from '../../src/secrets/secret-store.js';
 import { isAppError } from '../../src/shared/errors.js';
 
@@ -29,6 +29,10 @@ export function describeSecretStoreContract(name: string, makeStore: () => Promi
 
     beforeEach(async () => {
       store = await makeStore();
+    });
+    // A shared real backend keeps nothing of this run: each secret goes through the store's own delete.
+    afterEach(async () => {
+      for (const secret of await store.list()) if (secret.name.startsWith(`${ns}/`)) await store.delete(secret.id);
     });
 
     it('creates a secret and returns only its public fields', async () => {

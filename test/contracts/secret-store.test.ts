@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConsulClient } from '../../src/clients/consul/index.js';
 import { LocalSecretStore } from '../../src/secrets/local/local-secret-store.js';
 import { VaultAuth } from '../../src/secrets/vault/vault-auth.js';
@@ -63,6 +63,15 @@ describeSecretStoreContract('vault double, records in the consul double', async 
   // A fresh key prefix per test: each test starts with no records, as with the other stores.
   const state = new ConsulStateStore(new ConsulClient({ address: consul.url }), `gantry-secrets-${++consulStores}/`);
   return vaultStoreOver(state, vault.url, vault.rootToken, 'secret');
+});
+
+// Runs after the suites above: every secret a run creates is deleted, its Vault value with all versions.
+describe('SecretStore contract cleanup', () => {
+  it('leaves no value in Vault and no record in Consul', () => {
+    expect(consulStores).toBeGreaterThan(5);
+    expect([...vault!.engine('secret').secrets.keys()]).toEqual([]);
+    expect(consul!.state.kv.list('').map((e) => e.Key)).toEqual([]);
+  });
 });
 
 describe.skipIf(!process.env.VAULT_ADDR || !process.env.VAULT_TOKEN)('real Vault', () => {

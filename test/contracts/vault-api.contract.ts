@@ -33,11 +33,20 @@ export function describeVaultApiContract(name: string, makeTarget: () => Promise
     const data = (p: string) => `${t.mount}/data/${ns}/${p}`;
     const meta = (p: string) => `${t.mount}/metadata/${ns}/${p}`;
 
+    /** Deletes every key (all versions and metadata) under the run's namespace, whatever the tests wrote. */
+    async function purge(dir: string): Promise<void> {
+      const listed = await call('GET', `${t.mount}/metadata/${ns}/${dir}?list=true`);
+      for (const key of (listed.body.data?.keys ?? []) as string[]) {
+        if (key.endsWith('/')) await purge(`${dir}${key}`);
+        else await call('DELETE', meta(`${dir}${key}`));
+      }
+    }
+
     beforeAll(async () => {
       t = await makeTarget();
     });
     afterAll(async () => {
-      for (const p of ['a', 'c', 'd', 'l/x', 'l/y/z']) await call('DELETE', meta(p));
+      await purge('');
       await t.close();
     });
 

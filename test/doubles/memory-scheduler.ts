@@ -73,6 +73,12 @@ export class MemoryScheduler implements Scheduler {
     return (this.deployments.get(deploymentId)?.replicas ?? []).map((r) => ({ ...r }));
   }
 
+  /** Each replica that is not Terminated, as `<replica id>#<restarts>`: an exit (emitExit) makes a new one. */
+  async incarnations(deploymentId: string): Promise<Map<string, string>> {
+    const running = (this.deployments.get(deploymentId)?.replicas ?? []).filter((r) => r.state !== 'Terminated');
+    return new Map(running.map((r) => [r.replicaId, `${r.replicaId}#${r.restarts}`]));
+  }
+
   /** setCount() removes from the end, so the last replica goes first. */
   async scaleDownOrder(deploymentId: string): Promise<string[]> {
     return (this.deployments.get(deploymentId)?.replicas ?? []).map((r) => r.replicaId).reverse();

@@ -18,7 +18,7 @@ interface SimReplica {
  * new ones). A stopped replica that held a job loses its claim, and that is counted: drains exist to
  * keep `lostClaims` at 0. Records scale calls and replica time.
  */
-export class SimScheduler implements Pick<Scheduler, 'replicas' | 'scaleDownOrder'> {
+export class SimScheduler implements Pick<Scheduler, 'replicas' | 'incarnations' | 'scaleDownOrder' | 'scale'> {
   readonly scaleCalls: Array<{ at: number; count: number }> = [];
   lostClaims = 0;
   private live: SimReplica[] = [];
@@ -32,7 +32,7 @@ export class SimScheduler implements Pick<Scheduler, 'replicas' | 'scaleDownOrde
     private readonly onScaleUp: () => void,
   ) {}
 
-  scale(deploymentId: string, count: number): void {
+  async scale(deploymentId: string, count: number): Promise<void> {
     const now = this.clock.now();
     if (count > this.live.length) this.onScaleUp();
     this.scaleCalls.push({ at: now, count });
@@ -42,6 +42,11 @@ export class SimScheduler implements Pick<Scheduler, 'replicas' | 'scaleDownOrde
 
   async replicas(deploymentId: string): Promise<ReplicaStatus[]> {
     return this.live.map((r) => this.statusOf(deploymentId, r));
+  }
+
+  /** A simulated replica runs one process for its whole life: its incarnation is its id. */
+  async incarnations(): Promise<Map<string, string>> {
+    return new Map(this.live.map((r) => [r.replicaId, r.replicaId]));
   }
 
   async scaleDownOrder(): Promise<string[]> {

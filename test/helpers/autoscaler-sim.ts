@@ -96,7 +96,7 @@ export class AutoscalerSim {
   static async create(options: SimOptions): Promise<AutoscalerSim> {
     const sim = new AutoscalerSim(options);
     await sim.queue.start();
-    sim.scheduler.scale(DEP, sim.record.desired_replicas);
+    await sim.scheduler.scale(DEP, sim.record.desired_replicas);
     sim.scheduler.scaleCalls.length = 0;
     await sim.autoscaler.start();
     return sim;
@@ -163,7 +163,7 @@ export class AutoscalerSim {
     };
     const queue = this.options.eventDriven === false ? { ...pick(this.queue), events: new EventEmitter() as QueueEvents } : this.queue;
     return new Autoscaler({
-      deployments: new SimDeployments(this.record, this.scheduler),
+      deployments: new SimDeployments(this.record),
       scheduler: this.scheduler,
       queue,
       requests: this.requests,
@@ -205,12 +205,9 @@ function pick(queue: JobQueue) {
   };
 }
 
-/** The deployment's record, held in memory; the autoscaler's count changes go to the scheduler. */
+/** The deployment's record, held in memory (the autoscaler brings the scheduler to its count). */
 class SimDeployments {
-  constructor(
-    private readonly current: DeploymentRecord,
-    private readonly scheduler: SimScheduler,
-  ) {}
+  constructor(private readonly current: DeploymentRecord) {}
 
   async record(id: string): Promise<DeploymentRecord> {
     if (id !== this.current.id) throw Object.assign(new Error(`no deployment ${id}`), { code: 'GANTRY_ERR_DEPLOYMENT_NOT_FOUND' });
@@ -221,11 +218,9 @@ class SimDeployments {
     return [{ ...this.current }];
   }
 
-  async setDesiredReplicas(id: string, count: number): Promise<number> {
+  async setDesiredReplicas(_id: string, count: number): Promise<number> {
     const desired = Math.min(this.current.max_replicas, Math.max(this.current.min_replicas, count));
-    if (desired === this.current.desired_replicas) return desired;
     this.current.desired_replicas = desired;
-    this.scheduler.scale(id, desired);
     return desired;
   }
 }

@@ -9,17 +9,36 @@ import { NomadDouble, type NomadDoubleOptions } from '../doubles/nomad/nomad-dou
 
 /** Deployment tokens that record what was issued and revoked. */
 export class RecordingDeploymentTokens implements DeploymentTokens {
-  readonly issued: Array<{ deploymentId: string; token: string }> = [];
+  readonly issued: Array<{ deploymentId: string; revisionId: string; token: string; live: boolean }> = [];
+  /** Deployments whose every token was revoked (destroy). */
   readonly revoked: string[] = [];
+  /** Revisions whose tokens were revoked on their own. */
+  readonly revokedRevisions: Array<{ deploymentId: string; revisionId: string }> = [];
 
-  async issue(deploymentId: string): Promise<string> {
+  async issue(deploymentId: string, revisionId: string): Promise<string> {
     const token = `gantryw_test_${this.issued.length}_${deploymentId}`;
-    this.issued.push({ deploymentId, token });
+    this.issued.push({ deploymentId, revisionId, token, live: true });
     return token;
   }
 
-  async revoke(deploymentId: string): Promise<void> {
-    this.revoked.push(deploymentId);
+  /** The issue order stands in for the issue time. */
+  async revisions(deploymentId: string): Promise<Array<{ revisionId: string; issuedAt: number }>> {
+    const newest = new Map<string, number>();
+    this.issued.forEach((t, i) => {
+      if (t.live && t.deploymentId === deploymentId) newest.set(t.revisionId, i);
+    });
+    return [...newest].map(([revisionId, issuedAt]) => ({ revisionId, issuedAt }));
+  }
+
+  async revoke(deploymentId: string, revisionId?: string): Promise<void> {
+    if (revisionId === undefined) this.revoked.push(deploymentId);
+    else this.revokedRevisions.push({ deploymentId, revisionId });
+    for (const t of this.issued) if (t.deploymentId === deploymentId && (revisionId === undefined || t.revisionId === revisionId)) t.live = false;
+  }
+
+  /** The revisions of the deployment still holding a live token. */
+  liveRevisions(deploymentId: string): string[] {
+    return [...new Set(this.issued.filter((t) => t.live && t.deploymentId === deploymentId).map((t) => t.revisionId))];
   }
 }
 

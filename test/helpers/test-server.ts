@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
 import { buildDeps } from '../../src/deps.js';
 import { buildServer, type ServerDeps } from '../../src/server.js';
@@ -32,6 +32,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** The scheduler (default: an in-memory MemoryScheduler whose replicas are ready at once). */
   scheduler?: Scheduler;
+  /** Told of every route the server's plugins register (Fastify's `onRoute`), to enumerate them. */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Builds a real embedded-default server over a temporary data dir, for `app.inject()` tests. */
@@ -47,6 +49,7 @@ export async function createTestServer(options: TestServerOptions = {}): Promise
   deps.publicUrl.listening('https://gantry.test');
   const { key } = await deps.keys.createKey('test-admin', 'admin');
   const app = buildServer(deps);
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   await app.ready();
   for (const part of deps.lifecycle) await part.start?.();
   // As main does once it listens: a cluster replica campaigns (the embedded default already leads).

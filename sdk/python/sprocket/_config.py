@@ -43,6 +43,20 @@ def _read_version_file() -> str:
         return ""
 
 
+def positive_env(key: str, default: float) -> float:
+    """A positive number of seconds from the environment; a bad value stops the worker at start."""
+    raw = os.environ.get(key, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{key}: {raw!r} is not a positive number of seconds")
+    return value
+
+
 def marker(name: str) -> pathlib.Path:
     """Marker files live in the working directory, as in the original; Gantry's local scheduler gives each
     replica its own directory instead (SPROCKET_MARKER_DIR), since its replicas share one working directory."""
@@ -75,6 +89,11 @@ class Config:
     # Gantry-only knob (tests, short leases): GANTRY_SPROCKET_HEARTBEAT_SECONDS, default 45.
     heartbeat_interval: float = field(
         default_factory=lambda: float(os.environ.get("GANTRY_SPROCKET_HEARTBEAT_SECONDS", "45"))
+    )
+    # Gantry: how long a finished job's `done`/`failed` update is retried before the worker gives up
+    # (GANTRY_SPROCKET_STATUS_RETRY_SECONDS, default 180: longer than a restart or a leader failover).
+    status_retry_seconds: float = field(
+        default_factory=lambda: positive_env("GANTRY_SPROCKET_STATUS_RETRY_SECONDS", 180.0)
     )
     info_interval: float = 0.5
 

@@ -86,13 +86,13 @@ def emit(info: dict) -> None:
 class JobReporter:
     def __init__(
         self,
-        send: Callable[[dict[str, Any] | None], Outcome],
+        send: Callable[[dict[str, Any] | None, Callable[[float], bool]], Outcome],
         heartbeat: bool,
         healthy: Callable[[], bool],
         heartbeat_interval: float = 45.0,
         info_interval: float = 0.5,
     ) -> None:
-        self._send = send  # send(info or None) -> posts a `running` update
+        self._send = send  # send(info or None, wait) -> posts a `running` update, retrying through `wait`
         self._heartbeat = heartbeat
         self._healthy = healthy
         self._heartbeat_interval = heartbeat_interval
@@ -140,12 +140,23 @@ class JobReporter:
 
     def _send_running(self, info: dict[str, Any] | None) -> None:
         try:
-            outcome = self._send(info)
+            outcome = self._send(info, self._wait)
         except Exception:  # never let progress or a heartbeat kill a job
             logger.exception("failed to send a running update")
             return
         if outcome is Outcome.CANCELED:
             self._cancel()
+        elif outcome is not Outcome.OK:  # an outage (or a refusal): the job goes on regardless
+            logger.warning("a running update was not delivered (%s); the job goes on", outcome.value)
+
+    def _wait(self, seconds: float) -> bool:
+        """Pause between two attempts of a `running` update; True when the reporter was stopped (the job
+        ended), so a heartbeat retried through an outage never holds up the job's terminal update."""
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            while not self._stopped and deadline > time.monotonic():
+                self._cond.wait(deadline - time.monotonic())
+            return self._stopped
 
     def _cancel(self) -> None:
         with self._cond:

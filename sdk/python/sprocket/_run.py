@@ -70,6 +70,8 @@ class Runner:
         self.processor = getattr(sprocket, "processor", InputOutputProcessor)()
         self.send_claim_timeout = is_async(sprocket)
         self.healthy = False
+        # Gantry: set when the queue loop stopped on an unexpected error: /health answers 503 for good.
+        self.queue_stopped = False
         self.busy = False
         self.stopping = False
         self.server: _Server | None = None

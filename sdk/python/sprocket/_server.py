@@ -35,7 +35,7 @@ def build_app(runner: "Runner", predict_path: str, lifespan) -> Starlette:
             logger.error("the torchrun process exited; the worker is unhealthy")
             runner.healthy = False
             _config.touch(_config.FATAL_ERROR)
-        if runner.healthy:
+        if runner.healthy and not runner.queue_stopped:
             return JSONResponse({"status": "healthy"})
         return JSONResponse({"status": "unhealthy"}, status_code=503)
 

@@ -49,25 +49,36 @@ class FakeGantry:
         self.upload_requests: list[dict] = []
         self.puts: dict[str, bytes] = {}
         self.canceled: set[str] = set()
+        # request_id -> (HTTP status, error code): how every status update of that job is answered
+        self.refusals: dict[str, tuple[int, str]] = {}
+        # ("retrieve" | "status", time.monotonic()) for every request, in order of arrival
+        self.events: list[tuple[str, float]] = []
         self.lock = threading.Lock()
 
         async def retrieve(request: Request) -> Response:
             with self.lock:
                 self.retrieves.append({"params": dict(request.query_params), "headers": dict(request.headers)})
+                self.events.append(("retrieve", time.monotonic()))
                 job = self.jobs.pop(0) if self.jobs else None
             if job is None:
                 await asyncio.sleep(0.1)
+            if isinstance(job, bytes):  # a body written by the test, as the worker receives it
+                return Response(job, media_type="application/json")
             return JSONResponse({"data": job})
 
         async def status(request: Request) -> Response:
             body = await request.json()
             with self.lock:
-                self.updates.append({"body": body, "headers": dict(request.headers)})
+                self.updates.append({"body": body, "headers": dict(request.headers), "at": time.monotonic()})
+                self.events.append(("status", time.monotonic()))
                 canceled = body.get("request_id") in self.canceled
+                refusal = self.refusals.get(body.get("request_id"))
             if canceled:  # what Gantry answers for a job canceled while it ran
-                error = {"message": "canceled", "type": "conflict_error", "param": "request_id",
-                         "code": "GANTRY_ERR_JOB_CANCELED"}
-                return JSONResponse({"error": error}, status_code=409)
+                refusal = (409, "GANTRY_ERR_JOB_CANCELED")
+            if refusal:
+                error = {"message": f"refused: {refusal[1]}", "type": "conflict_error", "param": "request_id",
+                         "code": refusal[1]}
+                return JSONResponse({"error": error}, status_code=refusal[0])
             return Response(status_code=200)
 
         async def upload_request(request: Request) -> Response:
@@ -88,7 +99,7 @@ class FakeGantry:
                 self.puts[request.path_params["name"]] = data
             return Response(status_code=200)
 
-        app = Starlette(
+        self.app = Starlette(
             routes=[
                 Route("/internal/v1/queue/retrieve", retrieve, methods=["GET"]),
                 Route("/internal/v1/videos/status", status, methods=["POST"]),
@@ -98,23 +109,35 @@ class FakeGantry:
                 Route("/redir/{name}", redirect, methods=["GET"]),
             ]
         )
-        ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", **ssl)
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
 
     def start(self) -> None:
+        """Listens on the port (again, after stop(): the same port, the same recorded state)."""
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                           timeout_graceful_shutdown=1, **self.ssl)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         wait_for(lambda: self.server.started)
 
     def stop(self) -> None:
+        """Closes the listener and every connection: from now on a worker's requests are refused."""
         self.server.should_exit = True
         self.thread.join(5)
 
     def submit(self, request_id: str, payload: dict) -> None:
         with self.lock:
             self.jobs.append({"request_id": request_id, "payload": payload, "status": "running"})
+
+    def submit_raw(self, body: bytes) -> None:
+        """The next retrieve answers exactly `body` (a job the worker may be unable to decode)."""
+        with self.lock:
+            self.jobs.append(body)
+
+    def pending(self) -> int:
+        with self.lock:
+            return len(self.jobs)
 
     def cancel(self, request_id: str) -> None:
         with self.lock:
@@ -165,6 +188,17 @@ class Worker:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.cwd = cwd
+        self._output = bytearray()
+        # Read the output as it comes, so a worker that logs a lot never blocks on a full pipe.
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in iter(self.proc.stdout.readline, b""):
+            self._output.extend(line)
+
+    def output_so_far(self) -> str:
+        return bytes(self._output).decode(errors="replace")
 
     def get(self, path: str, **kw) -> httpx.Response:
         return httpx.get(self.url + path, timeout=10, **kw)
@@ -183,7 +217,8 @@ class Worker:
     def output(self) -> str:
         if self.proc.poll() is None:
             return "(running)"
-        return (self.proc.stdout.read() or b"").decode(errors="replace")
+        self._reader.join(5)
+        return self.output_so_far()
 
 
 @pytest.fixture

@@ -1,14 +1,17 @@
 import { readFile } from 'node:fs/promises';
+import { decodeRetrieveBody, type ClaimedJob } from './job-decode.js';
 import { isObject } from './json.js';
 import type { Logger } from './log.js';
 import type { ResolvedOptions } from './options.js';
+import { backoffMs, isRetryableStatus, pause, retryAfterMs } from './retry.js';
 import type { FileOutput } from './sprocket.js';
 import type { JsonObject } from './types.js';
 
+export type { ClaimedJob } from './job-decode.js';
+
 /**
  * The codes with which Gantry says a job is no longer this worker's: canceled while it ran, claim lost
- * (or the job already ended), or the job is gone. Any other refusal (a 409 state conflict, a 404 route)
- * counts as a failed attempt.
+ * (or the job already ended), or the job is gone.
  */
 export const REFUSAL_CODES: ReadonlySet<string> = new Set(['GANTRY_ERR_JOB_CANCELED', 'GANTRY_ERR_JOB_NOT_HELD', 'GANTRY_ERR_JOB_NOT_FOUND']);
 
@@ -19,21 +22,58 @@ export interface Refusal {
   message: string;
 }
 
-/** What a status update came to: accepted (exactly 200), refused (a `Refusal`), or failed after 3 attempts. */
-export type UpdateOutcome = 'ok' | 'failed' | Refusal;
+/** Any other 4xx: the update itself was refused, and repeating it cannot help. */
+export interface Rejection {
+  rejected: true;
+  /** `HTTP <status>: <body>`, for the log and for a job failed because of it. */
+  detail: string;
+}
+
+/**
+ * What a status update came to: accepted (exactly 200), refused (a `Refusal`), rejected (a `Rejection`),
+ * or `failed`: not delivered within its retry window.
+ */
+export type UpdateOutcome = 'ok' | 'failed' | Refusal | Rejection;
+
+export function isRefusal(outcome: UpdateOutcome): outcome is Refusal {
+  return typeof outcome === 'object' && 'code' in outcome;
+}
 
 export type JobStatus = 'running' | 'done' | 'failed';
 
-/** A job as handed out by retrieve: at least `request_id` and `payload` (compat.md §3.5). */
-export interface ClaimedJob {
-  request_id: string;
-  payload: unknown;
+/** How one status update is retried. */
+export interface RetryOptions {
+  /** How long to keep retrying, in ms (default: the terminal window, GANTRY_SPROCKET_STATUS_RETRY_SECONDS). */
+  windowMs?: number;
+  /** How long one attempt may take, in ms (default 30 s). */
+  attemptTimeoutMs?: number;
+  /** Aborted: no further attempt after the one in flight. */
+  stopRetrying?: AbortSignal;
+}
+
+/** A retrieve answered with an HTTP status other than 200. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
 }
 
 export const SDK_VERSION = '0.1.0';
 
-const STATUS_ATTEMPTS = 3;
 const TRANSPORT_RETRIES = 2;
+/** A terminal update's attempt gives up on an answer after this long. */
+const ATTEMPT_TIMEOUT_MS = 30_000;
+/** The worker asks the server to hold a retrieve up to 5 s; an answer that takes this long will not come. */
+const RETRIEVE_TIMEOUT_MS = 60_000;
+
+/** One attempt's result: settled, or why not and how long the server asked to wait. */
+type Attempt = { settled: UpdateOutcome } | { detail: string; retryAfterMs?: number };
 
 /**
  * The worker side of Gantry's internal API: retrieve (long poll), status updates and output uploads.
@@ -51,22 +91,33 @@ export class WorkerApi {
     const query = new URLSearchParams({ timeout: '5s', model: o.name, hostname: o.hostname, claim_timeout: String(o.claimTimeoutSeconds) });
     const res = await this.fetch(`${o.apiBase}/internal/v1/queue/retrieve?${query}`, {
       headers: { ...this.headers(), 'x-idle-time': idleSeconds.toFixed(3) },
+      signal: AbortSignal.timeout(RETRIEVE_TIMEOUT_MS),
     });
-    if (res.status !== 200) throw new Error(`retrieve answered HTTP ${res.status}: ${await bodyText(res)}`);
-    const body: unknown = await res.json();
-    if (!isObject(body)) throw new Error(`retrieve answered a non-object: ${JSON.stringify(body).slice(0, 200)}`);
-    return toJob(body.data);
+    if (res.status !== 200) {
+      const message = `retrieve answered HTTP ${res.status}: ${await bodyText(res)}`;
+      throw new HttpStatusError(message, res.status, retryAfterMs(res.headers.get('retry-after')));
+    }
+    return decodeRetrieveBody(await res.text());
   }
 
-  /** Posts a status update; up to 3 attempts, except that a 404 or 409 is final at once. */
-  async postStatus(requestId: string, status: JobStatus, payload: JsonObject = {}, info?: JsonObject): Promise<UpdateOutcome> {
+  /**
+   * Posts a status update until it is settled or its window passes, with exponential backoff and jitter
+   * between attempts (at least what `Retry-After` asks). Settled: 200, a refusal, or another 4xx.
+   */
+  async postStatus(requestId: string, status: JobStatus, payload: JsonObject = {}, info?: JsonObject, retry: RetryOptions = {}): Promise<UpdateOutcome> {
     const body = JSON.stringify({ model: this.options.name, request_id: requestId, status, payload, ...(info ? { info } : {}) });
-    for (let attempt = 1; attempt <= STATUS_ATTEMPTS; attempt++) {
-      const outcome = await this.tryStatus(requestId, status, body);
-      if (outcome !== 'failed') return outcome;
+    const what = `status update "${status}" for job ${requestId}`;
+    const deadline = performance.now() + (retry.windowMs ?? this.options.statusRetryMs);
+    for (let failures = 1; ; failures++) {
+      const timeoutMs = Math.ceil(Math.max(1_000, Math.min(retry.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS, deadline - performance.now())));
+      const attempt = await this.tryStatus(what, body, timeoutMs);
+      if ('settled' in attempt) return attempt.settled;
+      const left = deadline - performance.now();
+      if (left <= 0 || retry.stopRetrying?.aborted) return 'failed';
+      const wait = Math.min(left, Math.max(backoffMs(failures), attempt.retryAfterMs ?? 0));
+      this.log.warn(`${what} failed (${attempt.detail}); retrying in ${seconds(wait)} s, for ${seconds(left)} s more`);
+      if (!(await pause(wait, retry.stopRetrying))) return 'failed';
     }
-    this.log.error(`status update "${status}" for job ${requestId} failed after ${STATUS_ATTEMPTS} attempts`);
-    return 'failed';
   }
 
   /** Uploads one output file; returns the URL the job reports (`{API_BASE}/v1/storage/<filename>`). */
@@ -84,21 +135,26 @@ export class WorkerApi {
     return `${this.options.apiBase}/v1/storage/${filename}`;
   }
 
-  private async tryStatus(requestId: string, status: JobStatus, body: string): Promise<UpdateOutcome> {
+  private async tryStatus(what: string, body: string, timeoutMs: number): Promise<Attempt> {
+    let res: Response;
     try {
-      const res = await this.fetch(`${this.options.apiBase}/internal/v1/videos/status`, { method: 'POST', headers: this.headers(), body });
-      if (res.status === 200) return 'ok';
-      const text = await bodyText(res);
-      const refusal = refusalOf(text);
-      if (refusal) {
-        this.log.warn(`status update "${status}" for job ${requestId} refused (HTTP ${res.status}): ${refusal.message}`);
-        return refusal;
-      }
-      this.log.warn(`status update "${status}" for job ${requestId} answered HTTP ${res.status}: ${text}`);
+      const init = { method: 'POST', headers: this.headers(), body, signal: AbortSignal.timeout(timeoutMs) };
+      res = await this.fetch(`${this.options.apiBase}/internal/v1/videos/status`, init);
     } catch (err) {
-      this.log.warn(`status update "${status}" for job ${requestId} failed: ${(err as Error).message}`);
+      return { detail: (err as Error).message };
     }
-    return 'failed';
+    if (res.status === 200) return { settled: 'ok' };
+    const text = await bodyText(res);
+    const refusal = refusalOf(res.status, text);
+    if (refusal) {
+      this.log.warn(`${what} refused (HTTP ${res.status}): ${refusal.message}`);
+      return { settled: refusal };
+    }
+    const code = errorCodeOf(text);
+    if (isRetryableStatus(res.status)) return { detail: `HTTP ${res.status}${code ? ` ${code}` : ''}`, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
+    const detail = `HTTP ${res.status}: ${text}`;
+    this.log.error(`${what} was refused with ${detail}; not retrying`);
+    return { settled: { rejected: true, detail } };
   }
 
   private headers(): Record<string, string> {
@@ -124,22 +180,29 @@ export class WorkerApi {
   }
 }
 
-function toJob(data: unknown): ClaimedJob | undefined {
-  if (!isObject(data)) return undefined;
-  if (typeof data.request_id !== 'string' || data.request_id === '') throw new Error('retrieve handed out a job without a request_id');
-  return { request_id: data.request_id, payload: data.payload };
+/** A refusal in Gantry's error format `{"error": {"message", "code", ...}}`: a 404/409 with one of REFUSAL_CODES. */
+function refusalOf(status: number, text: string): Refusal | undefined {
+  const error = errorOf(text);
+  if ((status !== 404 && status !== 409) || !error || typeof error.code !== 'string' || !REFUSAL_CODES.has(error.code)) return undefined;
+  return { code: error.code, message: typeof error.message === 'string' ? error.message : error.code };
 }
 
-/** A refusal in Gantry's error format `{"error": {"message", "code", ...}}` with one of REFUSAL_CODES. */
-function refusalOf(text: string): Refusal | undefined {
-  let error: unknown;
+function errorCodeOf(text: string): string | undefined {
+  const code = errorOf(text)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errorOf(text: string): Record<string, unknown> | undefined {
   try {
-    error = (JSON.parse(text) as { error?: unknown }).error;
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    return isObject(error) ? error : undefined;
   } catch {
     return undefined;
   }
-  if (!isObject(error) || typeof error.code !== 'string' || !REFUSAL_CODES.has(error.code)) return undefined;
-  return { code: error.code, message: typeof error.message === 'string' ? error.message : error.code };
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
 }
 
 function uploadUrlOf(body: unknown): string {

@@ -44,8 +44,33 @@ export function isPredictTimeoutError(err: unknown): err is PredictTimeoutError 
   return err instanceof Error && err.name === 'PredictTimeoutError';
 }
 
-/** How an error is reported in a failed job's `info.error`: `Name: message`. */
+/** The job handed out could not be decoded (its body is not JSON); it is failed with this, not run. */
+export class UndecodableJobError extends Error {
+  override readonly name = 'UndecodableJobError';
+}
+
+/** How an error is reported in a failed job's `info.error`: `Name: message`. Never throws. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return `Error: ${String(err)}`;
+  try {
+    if (err instanceof Error) return `${err.name}: ${err.message}`;
+    return `Error: ${String(err)}`;
+  } catch {
+    return 'Error: (a thrown value that cannot be shown as text)';
+  }
+}
+
+/** `info.error` at most this many bytes of JSON, well inside the server's 4096-byte limit on `info`. */
+export const MAX_ERROR_BYTES = 2000;
+
+/** `describeError(err)` cut to MAX_ERROR_BYTES bytes of JSON (ending with `…` when cut). */
+export function errorText(err: unknown): string {
+  const text = describeError(err);
+  if (jsonBytes(text) <= MAX_ERROR_BYTES) return text;
+  let cut = text.slice(0, MAX_ERROR_BYTES);
+  while (jsonBytes(`${cut}…`) > MAX_ERROR_BYTES) cut = cut.slice(0, Math.floor((cut.length * 3) / 4));
+  return `${cut.replace(/[\uD800-\uDBFF]$/, '')}…`;
+}
+
+function jsonBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text));
 }

@@ -1,20 +1,27 @@
-import type { Refusal, UpdateOutcome } from './api-client.js';
+import { isRefusal, type Refusal, type UpdateOutcome } from './api-client.js';
+import type { Logger } from './log.js';
 import { assertInfo, type InfoSink } from './progress.js';
 import type { JsonObject } from './types.js';
 
 export interface JobReporterOptions {
-  /** Posts a `running` update (with `info`, or none for a plain heartbeat). */
-  send(info: JsonObject | undefined): Promise<UpdateOutcome>;
+  /**
+   * Posts a `running` update (with `info`, or none for a plain heartbeat), retrying it through an outage
+   * until the next heartbeat is due; `stopRetrying` aborts when the job has ended.
+   */
+  send(info: JsonObject | undefined, stopRetrying: AbortSignal): Promise<UpdateOutcome>;
   /** Called once when the server answers that it no longer holds the job for this worker. */
   onGone(refusal: Refusal): void;
   heartbeatMs: number;
   infoIntervalMs: number;
+  log: Logger;
 }
 
 /**
  * The `running` updates of one queue job: a heartbeat every `heartbeatMs` (it renews the lease, so leases
  * can be short), and emitted info coalesced into at most one update per `infoIntervalMs`. Updates go out
  * one at a time, in order. A 404/409 answer means the job is no longer this worker's: `onGone` fires.
+ * An update that cannot be delivered (the control plane restarts, or fails over) is logged and the job
+ * goes on; a heartbeat still being retried is not queued again.
  */
 export class JobReporter implements InfoSink {
   private pending: JsonObject | undefined;
@@ -23,11 +30,13 @@ export class JobReporter implements InfoSink {
   private heartbeat: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private gone = false;
+  private beatQueued = false;
+  private readonly ended = new AbortController();
 
   constructor(private readonly options: JobReporterOptions) {}
 
   start(): void {
-    this.heartbeat = setInterval(() => this.enqueue(undefined), this.options.heartbeatMs);
+    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
   }
 
   addInfo(info: JsonObject): void {
@@ -42,8 +51,15 @@ export class JobReporter implements InfoSink {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     clearTimeout(this.flushTimer);
+    this.ended.abort();
     this.flush();
     await this.chain;
+  }
+
+  private beat(): void {
+    if (this.beatQueued) return;
+    this.beatQueued = true;
+    this.enqueue(undefined);
   }
 
   private flush(): void {
@@ -60,9 +76,11 @@ export class JobReporter implements InfoSink {
   }
 
   private async sendOne(info: JsonObject | undefined): Promise<void> {
-    if (this.gone) return;
-    const outcome = await this.options.send(info).catch(() => 'failed' as const);
-    if (typeof outcome !== 'object') return;
+    if (info === undefined) this.beatQueued = false;
+    if (this.gone || (info === undefined && this.ended.signal.aborted)) return; // no heartbeat once the job ended
+    const outcome = await this.options.send(info, this.ended.signal).catch((): UpdateOutcome => 'failed');
+    if (outcome === 'failed') this.options.log.warn('a running update was not delivered; the job goes on');
+    if (!isRefusal(outcome)) return;
     this.gone = true;
     clearInterval(this.heartbeat);
     this.options.onGone(outcome);

@@ -16,6 +16,11 @@ export function createLogger(module: string, write: (line: string) => void = (l)
   };
 }
 
+/** The error's stack, else its text; never throws (a thrown value may not convert to a string). */
 function stackOf(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  try {
+    return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  } catch {
+    return '(a thrown value that cannot be shown as text)';
+  }
 }

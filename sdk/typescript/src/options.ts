@@ -35,6 +35,12 @@ export interface ResolvedOptions {
   heartbeatMs: number;
   /** The lease asked for on retrieve: two heartbeat intervals, in seconds (default 90). */
   claimTimeoutSeconds: number;
+  /**
+   * How long a finished job's `done`/`failed` update is retried before the worker gives up, in ms
+   * (GANTRY_SPROCKET_STATUS_RETRY_SECONDS, default 180 s: longer than a control-plane restart or a leader
+   * failover at the default TTL 15 s + lock-delay 5 s).
+   */
+  statusRetryMs: number;
   /** Shortest time between two info updates, in ms. */
   infoIntervalMs: number;
   hostname: string;
@@ -64,6 +70,7 @@ export function resolveOptions(options: RunOptions = {}): ResolvedOptions {
     runAndExit: nonNegativeInteger(env, 'RUN_AND_EXIT', 0),
     heartbeatMs: heartbeatSeconds * 1000,
     claimTimeoutSeconds: Math.max(1, Math.ceil(2 * heartbeatSeconds)),
+    statusRetryMs: positiveNumber(env, 'GANTRY_SPROCKET_STATUS_RETRY_SECONDS', 180) * 1000,
     infoIntervalMs: 500,
     hostname: hostname(),
     version: readVersionFile(),

@@ -9,7 +9,7 @@ import { FATAL_ERROR, removeMarkers, SHUTDOWN_NOW, SHUTDOWN_REQUESTED, touchMark
 import type { ResolvedOptions } from './options.js';
 import { handleJob, INPUTS_DIR, type PipelineDeps } from './pipeline.js';
 import { assertInfo } from './progress.js';
-import { runQueueLoop } from './queue-loop.js';
+import { runQueueLoop, type QueueLoopDeps } from './queue-loop.js';
 import type { Sprocket } from './sprocket.js';
 import type { JsonObject, WorkerState } from './types.js';
 import { runWarmup } from './warmup.js';
@@ -26,6 +26,8 @@ import { runWarmup } from './warmup.js';
  */
 export class Runner {
   state: WorkerState = 'starting';
+  /** The queue loop stopped on an unexpected error: /health answers 503 for good, so the worker is replaced. */
+  private queueStopped = false;
   private busy = false;
   private stopAsked = false;
   private idle: (() => void) | undefined;
@@ -38,6 +40,8 @@ export class Runner {
     private readonly worker: Sprocket,
     private readonly options: ResolvedOptions,
     private readonly log: Logger,
+    /** The queue loop (a test may give one that fails, to see the worker turn unhealthy). */
+    private readonly queueLoop: (deps: QueueLoopDeps) => Promise<void> = runQueueLoop,
   ) {
     this.api = new WorkerApi(options, log);
     this.pipeline = {
@@ -88,15 +92,19 @@ export class Runner {
   }
 
   private startQueue(): Promise<void> {
-    return runQueueLoop({
+    return this.queueLoop({
       api: this.api,
       pipeline: this.pipeline,
       heartbeatMs: this.options.heartbeatMs,
       infoIntervalMs: this.options.infoIntervalMs,
+      statusRetryMs: this.options.statusRetryMs,
       log: this.log,
       stopping: () => this.stopping(),
       onFatal: () => this.fatal(),
-    }).catch((err: unknown) => this.log.error('queue worker stopped', err));
+    }).catch((err: unknown) => {
+      this.queueStopped = true;
+      this.log.error('queue worker stopped: /health answers 503 from now on, so the worker is replaced', err);
+    });
   }
 
   private async stop(queue: Promise<void> | undefined): Promise<number> {
@@ -116,7 +124,7 @@ export class Runner {
   private async listen(): Promise<Server> {
     const server = createWorkerServer({
       predictPath: this.options.predictPath,
-      isHealthy: () => this.state === 'ready',
+      isHealthy: () => this.state === 'ready' && !this.queueStopped,
       isBusy: () => this.busy,
       runDirect: (payload, controller) => this.runDirect(payload, controller),
       log: this.log,
@@ -142,7 +150,10 @@ export class Runner {
     return this.stopAsked;
   }
 
-  /** A predict timed out: the process must be restarted (the platform restarts a worker on any exit). */
+  /**
+   * A predict timed out, or a job's result could not be delivered: the process must be restarted (the
+   * platform restarts a worker on any exit).
+   */
   private fatal(): void {
     touchMarker(FATAL_ERROR);
     this.requestStop();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { UpdateOutcome } from '../src/api-client.js';
 import { JobReporter } from '../src/job-reporter.js';
 import type { JsonObject } from '../src/types.js';
+import { recordingLogger } from './doubles/fake-worker-api.js';
 
 /** A reporter whose updates are recorded; `answer` decides what the "server" says to each. */
 function recordingReporter(options: { heartbeatMs?: number; infoIntervalMs?: number; answer?: () => UpdateOutcome } = {}) {
@@ -16,6 +17,7 @@ function recordingReporter(options: { heartbeatMs?: number; infoIntervalMs?: num
     onGone: () => gone++,
     heartbeatMs: options.heartbeatMs ?? 60_000,
     infoIntervalMs: options.infoIntervalMs ?? 100,
+    log: recordingLogger(),
   });
   return { reporter, sent, gone: () => gone };
 }
@@ -64,6 +66,35 @@ describe('JobReporter', () => {
     await reporter.stop();
     expect(gone()).toBe(1);
     expect(sent).toHaveLength(1);
+  });
+
+  it('goes on through updates that are not delivered, and does not queue a heartbeat behind one still being retried', async () => {
+    const sent: (JsonObject | undefined)[] = [];
+    const stops: AbortSignal[] = [];
+    const log = recordingLogger();
+    let gone = 0;
+    const reporter = new JobReporter({
+      send: async (info, stopRetrying) => {
+        sent.push(info);
+        stops.push(stopRetrying);
+        if (!stopRetrying.aborted) await new Promise((resolve) => stopRetrying.addEventListener('abort', resolve, { once: true })); // an outage
+        return 'failed';
+      },
+      onGone: () => gone++,
+      heartbeatMs: 20,
+      infoIntervalMs: 10,
+      log,
+    });
+    reporter.start();
+    await sleep(300);
+    expect(sent).toHaveLength(1); // 15 heartbeats fell due; one is being retried, one waits behind it
+    const started = performance.now();
+    await reporter.stop();
+    expect(performance.now() - started).toBeLessThan(1_000); // stop() ends the retrying at once
+    expect(stops.every((s) => s.aborted)).toBe(true);
+    expect(sent).toHaveLength(1); // the heartbeat queued behind it is dropped: the job has ended
+    expect(gone).toBe(0);
+    expect(log.lines.some((l) => l.includes('a running update was not delivered; the job goes on'))).toBe(true);
   });
 
   it('refuses info over 4096 bytes of JSON', () => {

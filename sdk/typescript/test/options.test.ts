@@ -27,6 +27,7 @@ describe('resolveOptions', () => {
       runAndExit: 0,
       heartbeatMs: 45_000,
       claimTimeoutSeconds: 90,
+      statusRetryMs: 180_000,
     });
   });
 
@@ -62,6 +63,11 @@ describe('resolveOptions', () => {
     expect(configError(() => resolve({ env: { GANTRY_SPROCKET_HEARTBEAT_SECONDS: '0' } })).message).toMatch(/^GANTRY_SPROCKET_HEARTBEAT_SECONDS: "0"/);
     expect(configError(() => resolve({ env: { RUN_AND_EXIT: '1.5' } })).message).toMatch(/^RUN_AND_EXIT: "1.5"/);
     expect(resolve({ env: { TERMINATION_GRACE_PERIOD_SECONDS: '10', RUN_AND_EXIT: '2' } })).toMatchObject({ predictTimeoutMs: 9000, runAndExit: 2 });
+  });
+
+  it('reads the retry window of status updates, and names a bad value', () => {
+    expect(resolve({ env: { GANTRY_SPROCKET_STATUS_RETRY_SECONDS: '2.5' } }).statusRetryMs).toBe(2500);
+    expect(configError(() => resolve({ env: { GANTRY_SPROCKET_STATUS_RETRY_SECONDS: 'soon' } })).message).toMatch(/^GANTRY_SPROCKET_STATUS_RETRY_SECONDS: "soon"/);
   });
 });
 

@@ -25,6 +25,7 @@ function loopDeps(fn: (args: JsonObject, ctx: PredictContext) => Promise<JsonObj
     pipeline: { worker: new FnWorker(fn), uploadFile: async () => 'unused', predictTimeoutMs: 10_000, setBusy: (b) => (busy = b), isBusy: () => busy },
     heartbeatMs: 30,
     infoIntervalMs: 20,
+    statusRetryMs: 180_000,
     log,
     stopping: () => false,
     onFatal: () => fatal++,
@@ -40,7 +41,7 @@ describe('runQueueJob', () => {
       return { doubled: Number(args.n) * 2 };
     });
     await runQueueJob(deps, { request_id: 'r1', payload: { n: 21 } });
-    expect(api.updates.filter((u) => u.info)).toEqual([{ requestId: 'r1', status: 'running', payload: {}, info: { progress: 0.5 } }]);
+    expect(api.updates.filter((u) => u.info)).toEqual([expect.objectContaining({ requestId: 'r1', status: 'running', payload: {}, info: { progress: 0.5 } })]);
     expect(api.updates.at(-1)).toEqual({ requestId: 'r1', status: 'done', payload: { doubled: 42 }, info: undefined });
   });
 
@@ -80,11 +81,18 @@ describe('runQueueJob', () => {
   });
 
   it('cuts a long error message so the failed update stays under the info limit', async () => {
-    const { deps, api } = loopDeps(async () => {
-      throw new Error('x'.repeat(10_000));
+    const { deps, api } = loopDeps(async (args) => {
+      throw new Error(String(args.char).repeat(10_000));
     });
-    await runQueueJob(deps, { request_id: 'r1', payload: {} });
-    expect(String(api.final('r1')?.info?.error)).toHaveLength(2000);
+    await runQueueJob(deps, { request_id: 'r1', payload: { char: 'x' } });
+    await runQueueJob(deps, { request_id: 'r2', payload: { char: '\u0001' } });
+    await runQueueJob(deps, { request_id: 'r3', payload: { char: '😀' } });
+    for (const id of ['r1', 'r2', 'r3']) {
+      const error = String(api.final(id)?.info?.error);
+      expect(error).toMatch(/^Error: .+…$/su);
+      expect(Buffer.byteLength(JSON.stringify(error))).toBeLessThanOrEqual(2000);
+      expect(error.length).toBeGreaterThan(200);
+    }
   });
 
   it('fails a predict that outlives the timeout with a PredictTimeoutError and asks for a restart', async () => {

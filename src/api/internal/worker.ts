@@ -8,7 +8,8 @@ import { appError } from '../../shared/errors.js';
 import { assertDeploymentAccess } from '../plugins/auth.js';
 import { RetrieveQuery, StatusBody } from '../schemas/queue.js';
 import { parseInput } from '../schemas/validate.js';
-import { assertSize, deploymentOf, MAX_INFO_BYTES } from '../v1/queue.js';
+import { depthOf, MAX_JSON_DEPTH, WORKER_ENVELOPE_DEPTH } from '../json-depth.js';
+import { assertSize, assertWorkerDepth, deploymentOf, MAX_INFO_BYTES } from '../v1/queue.js';
 
 export interface WorkerRoutesOptions {
   queue: JobQueue;
@@ -31,9 +32,10 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     assertDeploymentAccess(request.principal, deployment.id);
     const gone = new AbortController();
     request.raw.once('close', () => gone.abort());
+    const claimant = claimantOf(request.principal!, query.hostname);
     const claimed = await queue.retrieve({
       deploymentId: deployment.id,
-      claimant: claimantOf(request.principal!, query.hostname),
+      claimant,
       waitMs: waitOf(query.timeout),
       claimTimeoutSeconds: query.claim_timeout,
       defaultLeaseSeconds: deployment.termination_grace_period_seconds || 300,
@@ -42,16 +44,18 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     });
     if (!claimed) return { data: null };
     if (request.raw.destroyed) {
-      await queue.release(deployment.id, claimed.record.request_id);
+      await queue.release(deployment.id, claimed.record.request_id, claimant);
       return { data: null };
     }
     const { record, payload } = claimed;
+    if (await failedTooDeep(queue, deployment.id, claimed, claimant)) return { data: null };
     return { data: { request_id: record.request_id, model: query.model, payload, info: record.info, priority: record.priority, retries: record.retries } };
   });
 
   app.post('/internal/v1/videos/status', { config: { auth: 'worker' } }, async (request, reply) => {
     const body = parseInput(StatusBody, request.body);
     if (body.info) assertSize(body.info, MAX_INFO_BYTES, 'info', 'GANTRY_ERR_JOB_INFO_TOO_LARGE');
+    assertWorkerDepth(body.info, 'info');
     const deployment = await deploymentOf(deployments, body.model);
     assertDeploymentAccess(request.principal, deployment.id);
     await queue.update({
@@ -65,6 +69,22 @@ export async function workerRoutes(app: FastifyInstance, { queue, deployments }:
     return reply.code(200).send({ status: 'ok' });
   });
 }
+
+/**
+ * A job stored before JSON nesting was limited may hold a payload or info deeper than workers may be sent
+ * (an SDK's recursive parser would stop its loop on it): it fails here with the reason instead of reaching
+ * the worker, which polls again.
+ */
+async function failedTooDeep(queue: JobQueue, deploymentId: string, claimed: Claimed, claimant: Claimant): Promise<boolean> {
+  const limit = MAX_JSON_DEPTH - WORKER_ENVELOPE_DEPTH;
+  const field = depthOf(claimed.payload) > limit ? 'payload' : depthOf(claimed.record.info) > limit ? 'info' : undefined;
+  if (!field) return false;
+  const error = `the job's ${field} nests deeper than ${limit} levels, more than workers may be sent`;
+  await queue.update({ deploymentId, requestId: claimed.record.request_id, claimant, status: 'failed', payload: undefined, info: { error } });
+  return true;
+}
+
+type Claimed = NonNullable<Awaited<ReturnType<JobQueue['retrieve']>>>;
 
 /**
  * Who holds a claim. A worker token issued to one replica is that replica (§8.2); any other key is

@@ -29,19 +29,23 @@ export const leaderForwardPlugin = fp(
   async (app: FastifyInstance, { leader }: LeaderForwardOptions) => {
     const agent = new CallerBoundAgent({ headersTimeout: UPSTREAM_TIMEOUT_MS, bodyTimeout: UPSTREAM_TIMEOUT_MS });
     await app.register(replyFrom, { undici: agent, disableRequestLogging: true });
-    // Closing the server ends forwarded requests too; `close()` would wait for long polls to finish.
-    app.addHook('onClose', async () => agent.destroy());
+    // A stop ends forwarded requests (long polls) first: closing HTTP would wait for them to finish.
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+      await agent.destroy();
+    });
     app.addHook('onRequest', async (request, reply) => {
       if (leader.leads()) return;
       const url = leader.leaderUrl();
       if (!url || request.headers[FORWARDED_HEADER] !== undefined) throw noLeader(url);
-      return forward(request, reply, url, agent);
+      return forward(request, reply, url, agent, () => closing);
     });
   },
   { name: 'gantry-leader-forward' },
 );
 
-function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string, agent: CallerBoundAgent): FastifyReply {
+function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string, agent: CallerBoundAgent, closing: () => boolean): FastifyReply {
   // The unparsed request is the body: reply-from streams a stream body as it is (GET and HEAD have none).
   if (request.method !== 'GET' && request.method !== 'HEAD') (request as { body: unknown }).body = bodyOf(request);
   const hop = agent.bind(callerGone(reply, () => agent.forget(hop)));
@@ -49,6 +53,7 @@ function forward(request: FastifyRequest, reply: FastifyReply, leaderUrl: string
     rewriteRequestHeaders: (_req, headers) => ({ ...headers, [FORWARDED_HEADER]: '1', [HOP_HEADER]: hop }),
     onError: (r, { error }) => {
       if (r.raw.destroyed) return; // the caller left; the hop was aborted for that reason
+      if (closing()) return r.send(appError('GANTRY_ERR_NOT_LEADER', 'this replica is shutting down; retry shortly (through any replica)', { cause: error }));
       r.send(appError('GANTRY_ERR_LEADER_UNREACHABLE', `the leader at ${leaderUrl} could not be reached; retry shortly`, { cause: error }));
     },
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN, RESERVED_NAMES } from '../../deployments/names.js';
+import { splitCommand } from '../../deployments/local-source.js';
 
 /**
  * Wire schemas of the Deployments API (compat.md §5.1, §2.3 limits, §6 autoscaling). Unknown keys are
@@ -53,9 +54,22 @@ const autoscaling = z
 
 const source = z.object({
   path: z.string().regex(/^\//, { error: 'must be an absolute path on the server machine' }),
-  cmd: z.string().min(1).nullish(),
+  cmd: z
+    .string()
+    .min(1)
+    .refine(splits, { error: 'must split into arguments as a shell would: a quote or a trailing "\\" is unbalanced' })
+    .nullish(),
   config: z.string().min(1).nullish(),
 });
+
+function splits(cmd: string): boolean {
+  try {
+    splitCommand(cmd, 'x_gantry_source.cmd');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const image = z.string().min(1);
 const gpuType = z.string().min(1);

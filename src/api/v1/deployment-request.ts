@@ -5,6 +5,7 @@ import type { DeploymentService } from '../../deployments/deployment-service.js'
 import type { RequestStats } from '../../deployments/request-stats.js';
 import type { Endpoint, ReplicaDiscovery } from '../../discovery/discovery.js';
 import { appError } from '../../shared/errors.js';
+import { streamedBodyLimit } from '../plugins/request-limits.js';
 
 export interface DirectRequestOptions {
   deployments: DeploymentService;
@@ -14,9 +15,13 @@ export interface DirectRequestOptions {
   metrics: Registry;
   /** Scale from zero: an immediate autoscaler evaluation of a deployment at zero replicas (§8.20). */
   wake: (deploymentId: string) => Promise<void>;
+  /** Largest body streamed to a replica: a declared Content-Length above it is refused at once. */
+  maxBodyBytes: number;
 }
 
 type Direct = { Params: { name: string; '*'?: string } };
+
+const PREFIX = '/v1/deployment-request/';
 
 /** Inference calls may take minutes; the proxy must not cut them short. */
 const UPSTREAM_TIMEOUT_MS = 15 * 60_000;
@@ -38,6 +43,7 @@ export async function deploymentRequestRoutes(app: FastifyInstance, options: Dir
       disableRequestLogging: true,
     });
   }
+  app.addHook('onRoute', streamedBodyLimit(options.maxBodyBytes));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   const proxy = createProxy(options);
@@ -49,14 +55,16 @@ function createProxy({ deployments, discovery, stats, metrics, wake }: DirectReq
   const counters = directMetrics(metrics);
   const picker = new RoundRobin();
   return async (request: FastifyRequest<Direct>, reply: FastifyReply): Promise<FastifyReply> => {
+    assertNoDotSegments(forwardedPath(request.url));
     const record = await deployments.record(request.params.name);
     const ready = await discovery.healthy(record);
     const replica = picker.next(record.id, ready);
     if (!replica) throw await noReplica(wake, record.id, record.name, record.min_replicas);
     const started = performance.now();
-    const target = `http://${replica.address.host}:${replica.address.port}/${request.params['*'] ?? ''}${queryOf(request.url)}`;
+    const target = `http://${replica.address.host}:${replica.address.port}${forwardedPath(request.url)}`;
     return reply.from(target, {
       rewriteRequestHeaders: (_req, headers) => withoutHeaders(headers),
+      onError: (r, { error }) => r.send(proxyError(record.name, error)),
       onResponse: (_req, res, upstream) => {
         const ms = performance.now() - started;
         stats.record(record.id, ms);
@@ -79,9 +87,39 @@ function withoutHeaders<T extends Record<string, unknown>>(headers: T): T {
   return copy;
 }
 
-function queryOf(url: string): string {
-  const i = url.indexOf('?');
-  return i === -1 ? '' : url.slice(i);
+/**
+ * The path and query after `/v1/deployment-request/<name>`, exactly as the caller encoded them: `%2F` stays
+ * inside a segment and `%3F` inside the path, never turned into a slash or a query.
+ */
+export function forwardedPath(rawUrl: string): string {
+  const afterName = rawUrl.slice(PREFIX.length).search(/[/?]/);
+  const rest = afterName === -1 ? '' : rawUrl.slice(PREFIX.length + afterName);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/**
+ * A `.` or `..` segment, also percent-encoded or next to an encoded slash, would be resolved away on the
+ * way to the replica (or by the replica), so the caller would reach another path than the one it named.
+ */
+function assertNoDotSegments(forwarded: string): void {
+  const path = forwarded.split('?')[0]!;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw appError('GANTRY_ERR_REQUEST_BAD_URL', `path: ${path} is not valid percent-encoding`, { param: 'path' });
+  }
+  if (decoded.split('/').some((segment) => segment === '.' || segment === '..') || decoded.includes('/..') || decoded.includes('../')) {
+    throw appError('GANTRY_ERR_REQUEST_BAD_URL', `path: ${path} holds a "." or ".." segment (also percent-encoded), which is not forwarded`, {
+      param: 'path',
+    });
+  }
+}
+
+function proxyError(name: string, error: Error) {
+  return appError('GANTRY_ERR_DEPLOYMENT_PROXY', `deployment "${name}": the replica could not be reached or did not answer (${error.message})`, {
+    cause: error,
+  });
 }
 
 class RoundRobin {

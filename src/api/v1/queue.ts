@@ -4,6 +4,7 @@ import type { DeploymentRecord } from '../../deployments/types.js';
 import type { JobQueue } from '../../queue/queue.js';
 import type { JsonObject } from '../../queue/types.js';
 import { appError } from '../../shared/errors.js';
+import { depthOf, MAX_JSON_DEPTH, WORKER_ENVELOPE_DEPTH } from '../json-depth.js';
 import { CancelBody, JobQuery, ModelBody, ModelQuery, SubmitBody } from '../schemas/queue.js';
 import { parseInput } from '../schemas/validate.js';
 
@@ -48,6 +49,8 @@ function submitHandler({ queue, deployments, maxPayloadBytes, wake }: QueueRoute
     const body = parseInput(SubmitBody, request.body);
     assertSize(body.payload, maxPayloadBytes, 'payload', 'GANTRY_ERR_JOB_PAYLOAD_TOO_LARGE');
     assertSize(body.info ?? {}, MAX_INFO_BYTES, 'info', 'GANTRY_ERR_JOB_INFO_TOO_LARGE');
+    assertWorkerDepth(body.payload, 'payload');
+    assertWorkerDepth(body.info, 'info');
     const deployment = await deploymentOf(deployments, body.model);
     const record = await queue.submit({
       deploymentId: deployment.id,
@@ -99,4 +102,18 @@ export function assertSize(
 ): void {
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > limit) throw appError(code, `${field}: ${size} bytes of JSON, over the limit of ${limit}`, { param: field });
+}
+
+/**
+ * A job's `payload` and `info` reach workers wrapped two levels deep (`{"data": {"payload": …}}`), and
+ * what workers are sent must stay within MAX_JSON_DEPTH: these fields may nest two levels less.
+ */
+export function assertWorkerDepth(value: unknown, field: string): void {
+  const limit = MAX_JSON_DEPTH - WORKER_ENVELOPE_DEPTH;
+  if (value == null || depthOf(value) <= limit) return;
+  throw appError(
+    'GANTRY_ERR_REQUEST_TOO_DEEP',
+    `${field}: JSON nests deeper than ${limit} levels, the limit for what workers are sent (${MAX_JSON_DEPTH} levels with the envelope)`,
+    { param: field },
+  );
 }

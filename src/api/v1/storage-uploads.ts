@@ -2,11 +2,14 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SIGNED_QUERY, type QueryInput } from '../../storage/signing.js';
 import type { DigestedBlob, StorageService } from '../../storage/storage-service.js';
+import { streamedBodyLimit } from '../plugins/request-limits.js';
 import { parseInput } from '../schemas/validate.js';
 import { checkedFilename, partParams } from '../schemas/storage.js';
 
 export interface SignedUploadRoutesOptions {
   storage: StorageService;
+  /** Largest single upload: a declared Content-Length above it is refused at once (request-limits plugin). */
+  maxUploadBytes: number;
 }
 
 /**
@@ -14,7 +17,8 @@ export interface SignedUploadRoutesOptions {
  * credential (auth 'public'). Registered as their own plugin so that no content-type parser or body limit
  * of the JSON API applies: the raw body of any type (or none) is streamed straight into the store.
  */
-export async function signedUploadRoutes(app: FastifyInstance, { storage }: SignedUploadRoutesOptions): Promise<void> {
+export async function signedUploadRoutes(app: FastifyInstance, { storage, maxUploadBytes }: SignedUploadRoutesOptions): Promise<void> {
+  app.addHook('onRoute', streamedBodyLimit(maxUploadBytes, 'GANTRY_ERR_STORAGE_FILE_TOO_LARGE'));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   app.addHook('onSend', async (request, reply) => {

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../../config/schema.js';
 import { appError } from '../../shared/errors.js';
 import { hasSignature, type QueryInput } from '../../storage/signing.js';
 import type { StorageService } from '../../storage/storage-service.js';
+import { createBaseUrlOf } from '../../storage/base-url.js';
 import { parseInput } from '../schemas/validate.js';
 import {
   checkedFilename,
@@ -18,6 +19,10 @@ import { signedUploadRoutes } from './storage-uploads.js';
 export interface StorageRoutesOptions {
   storage: StorageService;
   config: ServerConfig;
+  /** The URL the server listens at, once it does (PublicUrl.get). */
+  listenUrl: () => string;
+  /** The serving certificate (PEM), whose names a request's Host may use. */
+  certificate?: string | undefined;
 }
 
 /** A complete call lists up to 10,000 parts, more than the JSON API's usual body limit may allow. */
@@ -32,13 +37,15 @@ const COMPLETE_BODY_LIMIT = 4 * 1024 * 1024;
  *   GET  /v1/storage/<filename>              signature, or key; with a key, ?signed=1 → 307 to a signed URL
  *   GET  /v1/deployments/storage/<filename>  user key → 307 to a signed URL
  */
-export async function storageRoutes(app: FastifyInstance, { storage, config }: StorageRoutesOptions): Promise<void> {
-  // Generated URLs point where the client reached us, unless the operator set the public URL.
-  const baseUrlOf = (request: FastifyRequest): string =>
-    (config.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+export async function storageRoutes(app: FastifyInstance, options: StorageRoutesOptions): Promise<void> {
+  const { storage, config } = options;
+  // Generated URLs use the public URL, else the request's Host only when it is one of the server's names.
+  const settings = { configured: config.publicUrl, listenUrl: options.listenUrl, listenHost: config.host, certificate: options.certificate };
+  const baseFor = createBaseUrlOf(settings);
+  const baseUrlOf = (request: FastifyRequest): string => baseFor(request.headers.host);
   registerUploadRequests(app, storage, baseUrlOf);
   registerReads(app, storage, baseUrlOf);
-  await app.register(signedUploadRoutes, { storage });
+  await app.register(signedUploadRoutes, { storage, maxUploadBytes: config.maxUploadBytes });
 }
 
 type BaseUrlOf = (request: FastifyRequest) => string;
@@ -75,7 +82,7 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
   // HEAD is its own route: Fastify's automatic one would read the whole file only to throw it away.
   const readOptions = { config: { auth: 'optional' as const }, exposeHeadRoute: false };
   app.get('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = readGrant(request, storage);
+    const { filename, principal } = await readGrant(request, storage);
     if (principal && wantsSignedUrl(request)) {
       return reply.redirect(await storage.createDownloadUrl(filename, baseUrlOf(request), principal), 307);
     }
@@ -83,7 +90,7 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
     return fileHeaders(reply, file.info).send(file.stream);
   });
   app.head('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = readGrant(request, storage);
+    const { filename, principal } = await readGrant(request, storage);
     return fileHeaders(reply, await storage.stat(filename, principal)).send();
   });
 
@@ -97,11 +104,11 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
  * Who reads: a valid signature (then no one needs to be checked), or else the caller's key. A signature
  * that is present must be valid even when a key is sent too, so a broken URL never silently works.
  */
-function readGrant(request: FastifyRequest, storage: StorageService): { filename: string; principal?: Principal } {
+async function readGrant(request: FastifyRequest, storage: StorageService): Promise<{ filename: string; principal?: Principal }> {
   const filename = checkedFilename(wildcardOf(request), 'path');
   const query = request.query as QueryInput;
   if (hasSignature(query)) {
-    storage.verifyDownload(filename, query);
+    await storage.verifySignedRead(filename, query);
     return { filename };
   }
   if (!request.principal) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -83,6 +83,24 @@ export class DirectoryBlobStore implements BlobStore {
     return true;
   }
 
+  /**
+   * A hard link: every write replaces a file (temp file renamed over it) and never changes one in place,
+   * so the link keeps the content it had. Where the filesystem has no hard links, the bytes are copied.
+   */
+  async copy(from: string, to: string): Promise<BlobInfo | undefined> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    const temp = path.join(await this.prepare(), randomBytes(12).toString('hex'));
+    try {
+      await link(source, temp);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      if (hasCode(err, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) return this.copyBytes(from, to);
+      throw err;
+    }
+    return this.linkIntoPlace(temp, target, to);
+  }
+
   async list(prefix: string): Promise<BlobInfo[]> {
     const start = startDirectory(prefix);
     if (start === undefined) return [];
@@ -138,6 +156,22 @@ export class DirectoryBlobStore implements BlobStore {
         throw err;
       }
     }
+  }
+
+  private async linkIntoPlace(temp: string, target: string, name: string): Promise<BlobInfo> {
+    try {
+      const stats = await stat(temp);
+      await this.moveIntoPlace(temp, target, name);
+      return infoOf(name, stats);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  private async copyBytes(from: string, to: string): Promise<BlobInfo | undefined> {
+    const found = await this.read(from);
+    return found && this.write(to, found.stream);
   }
 
   private async writeVia(

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { sleep } from '../../shared/sleep.js';
+import { cleanUrl } from '../clean.js';
+import { OutboundTransport, type TransportOptions } from '../transport.js';
 import { UnexpectedResponseErrorBase } from '../unexpected-response.js';
 
 /**
  * The one transport of the Consul client (STYLE.md rule 7): every call returns `{ data, meta }`, any
  * unexpected status becomes an `UnexpectedResponseError`, and retries are decided here, from a table of
- * causes that mean "the request was not applied", never by the resource methods.
+ * causes that mean "the request was not applied", never by the resource methods. Requests go through the
+ * shared `OutboundTransport`, so a failure without an answer is a `TransportError` with no token in it.
  */
 
 export interface ConsulClientOptions {
@@ -68,20 +69,16 @@ export class UnexpectedResponseError extends UnexpectedResponseErrorBase {
 }
 
 export class ConsulHttp {
-  private readonly axios: AxiosInstance;
+  private readonly transport: OutboundTransport;
   private readonly attempts: number;
 
   constructor(private readonly options: ConsulClientOptions) {
     this.attempts = options.attempts ?? 4;
-    this.axios = axios.create({
-      baseURL: options.address.replace(/\/+$/, ''),
+    this.transport = new OutboundTransport({
+      baseUrl: options.address,
       headers: options.token ? { 'X-Consul-Token': options.token } : {},
-      responseType: 'arraybuffer',
-      validateStatus: () => true,
-      maxContentLength: Infinity,
-      maxBodyLength: Infinity,
-      httpAgent: new http.Agent({ keepAlive: true }),
-      httpsAgent: new https.Agent({ keepAlive: true, ...tlsFiles(options) }),
+      tls: tlsFiles(options),
+      timeoutMs: options.timeoutMs ?? 10_000,
     });
   }
 
@@ -98,23 +95,25 @@ export class ConsulHttp {
 
   /** Aborts pending keep-alive sockets. */
   close(): void {
-    (this.axios.defaults.httpAgent as http.Agent).destroy();
-    (this.axios.defaults.httpsAgent as https.Agent).destroy();
+    this.transport.close();
   }
 
   private async once<T>(spec: RequestSpec): Promise<Response<T>> {
     const raw = Buffer.isBuffer(spec.body);
-    const res = await this.axios.request<Buffer>({
+    const res = await this.transport.request<Buffer>({
       method: spec.method,
       url: spec.path,
       params: this.params(spec),
       data: spec.body === undefined ? undefined : raw ? spec.body : JSON.stringify(spec.body),
       headers: { 'Content-Type': raw ? 'application/octet-stream' : 'application/json' },
+      responseType: 'arraybuffer',
       timeout: timeoutOf(spec.options, this.options.timeoutMs ?? 10_000),
       signal: spec.options?.signal,
     });
     const text = Buffer.from(res.data).toString('utf8');
-    if (!(spec.ok ?? [200]).includes(res.status)) throw new UnexpectedResponseError(spec.method, spec.path, res.status, text);
+    if (!(spec.ok ?? [200]).includes(res.status)) {
+      throw new UnexpectedResponseError(spec.method, cleanUrl(spec.path), res.status, text);
+    }
     return { data: parseBody<T>(res, text), status: res.status, meta: metaOf(res) };
   }
 
@@ -128,7 +127,7 @@ export class ConsulHttp {
   }
 }
 
-function tlsFiles(options: ConsulClientOptions): https.AgentOptions {
+function tlsFiles(options: ConsulClientOptions): NonNullable<TransportOptions['tls']> {
   return {
     ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
     ...(options.certFile ? { cert: readFileSync(options.certFile) } : {}),

@@ -1,6 +1,7 @@
-import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import type { AxiosResponse } from 'axios';
+import { cleanUrl } from '../clean.js';
+import { OutboundTransport, TransportError } from '../transport.js';
 import { UnexpectedResponseErrorBase } from '../unexpected-response.js';
 
 /** How to reach a Nomad agent (the CLI's NOMAD_* settings, hashicorp.md §1.1). */
@@ -65,7 +66,7 @@ const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI
  */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof UnexpectedResponseError)) return false;
-  if (err.status === 0) return TRANSIENT_CODES.has((err.cause as { code?: string } | undefined)?.code ?? '');
+  if (err.status === 0) return TRANSIENT_CODES.has(err.cause instanceof TransportError ? (err.cause.code ?? '') : '');
   if ([429, 502, 503, 504].includes(err.status)) return true;
   return err.status === 500 && /No cluster leader|rpc error: EOF/.test(err.body);
 }
@@ -78,20 +79,19 @@ const goMs = (ms: number) => `${Math.max(1, Math.round(ms))}ms`;
 /**
  * The one transport under the resource files (Nomad's `api.Client`): token, namespace and region on every
  * call, `X-Nomad-Index` in every result, one error type, and retries decided here and nowhere else.
+ * Requests go through the shared `OutboundTransport`: a failure without an answer is a `TransportError`
+ * (no token in it), carried as the `cause` of a status-0 `UnexpectedResponseError`.
  */
 export class NomadHttp {
-  private readonly axios: AxiosInstance;
+  private readonly transport: OutboundTransport;
   private readonly retry: NonNullable<NomadClientOptions['retry']>;
 
   constructor(private readonly options: NomadClientOptions) {
-    const tls = options.tls;
-    const httpsAgent = options.address.startsWith('https:') ? new HttpsAgent({ ca: tls?.ca, cert: tls?.cert, key: tls?.key, keepAlive: true }) : undefined;
-    this.axios = axios.create({
-      baseURL: options.address.replace(/\/+$/, ''),
+    this.transport = new OutboundTransport({
+      baseUrl: options.address,
       headers: options.token ? { 'X-Nomad-Token': options.token } : {},
-      ...(httpsAgent ? { httpsAgent } : {}),
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true },
+      ...(options.tls ? { tls: options.tls } : {}),
+      timeoutMs: options.timeoutMs ?? 30_000,
     });
     this.retry = options.retry ?? { attempts: 4, baseMs: 200, maxMs: 5000 };
   }
@@ -141,15 +141,14 @@ export class NomadHttp {
     const params = { ...this.scope(), ...o.params };
     let res: AxiosResponse;
     try {
-      res = await this.axios.request({ method, url: path, params, data: o.body, signal: o.signal, timeout: o.timeout ?? this.options.timeoutMs ?? 30_000, responseType: o.responseType ?? 'json' });
+      const timeout = o.timeout ?? this.options.timeoutMs ?? 30_000;
+      res = await this.transport.request({ method, url: path, params, data: o.body, signal: o.signal, timeout, responseType: o.responseType ?? 'json' });
     } catch (err) {
-      // Only the code and message travel on: axios errors carry the request config, headers (the token) included.
-      const code = isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException).code;
-      const cause = Object.assign(new Error((err as Error).message), { code });
-      throw new UnexpectedResponseError(method, path, 0, (err as Error).message, { cause });
+      const cause = err as TransportError;
+      throw new UnexpectedResponseError(method, cleanUrl(path), 0, cause.message, { cause });
     }
     if (res.status >= 200 && res.status < 300) return res as AxiosResponse<T>;
-    throw new UnexpectedResponseError(method, path, res.status, await bodyText(res.data));
+    throw new UnexpectedResponseError(method, cleanUrl(path), res.status, await bodyText(res.data));
   }
 
   private scope(): Record<string, string> {

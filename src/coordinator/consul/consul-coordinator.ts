@@ -54,7 +54,7 @@ export class ConsulCoordinator implements Coordinator {
   private readonly stop = new AbortController();
   private readonly check: ElectionCheck;
   private session: string | undefined;
-  /** Start of the last heartbeat (check pass + session renewal) that succeeded. */
+  /** Start of the last heartbeat (check pass + session renewal) that succeeded, on the monotonic clock (`performance.now()`): a wall-clock step must not stretch or cut the lease. */
   private beatAt = 0;
   private lead: { leadership: Leadership; controller: AbortController; lockModifyIndex: number } | undefined;
   private url: string | undefined;
@@ -117,32 +117,39 @@ export class ConsulCoordinator implements Coordinator {
     }
   }
 
-  /** One look at the lock key (blocking once an index is known), and what follows from it. */
+  /**
+   * One look at the lock key (blocking once an index is known), and what follows from it. The session is
+   * read once, before the blocking read: the heartbeat may drop it meanwhile, and a round must then not
+   * judge or acquire the lock with whatever session there is (or none) afterwards.
+   */
   private async round(): Promise<void> {
-    await this.ensureSession();
+    const session = await this.ensureSession();
     const wait = `${this.options.watchWaitSeconds ?? 30}s`;
     const res = await this.options.client.kv.get(this.options.key, { ...(this.index > 0 ? { index: this.index, wait } : {}), signal: this.stop.signal });
     // Consul's rule: an index that goes backwards means start over.
     this.index = res.meta.lastIndex < this.index ? 0 : res.meta.lastIndex;
     const entry = res.data;
-    const held = entry?.Session !== undefined && entry.Session === this.session;
+    const held = entry?.Session !== undefined && entry.Session === session && session === this.session;
     if (this.lead && !held) this.lose('the lock key is no longer held by this replica');
     // Written to by someone else (a plain PUT keeps the holder): the fence no longer matches, lead afresh.
     if (this.lead && entry!.ModifyIndex !== this.lead.lockModifyIndex) this.lose('the lock key was changed under this leadership');
     this.setUrl(entry?.Session ? valueOf(entry) : undefined);
-    if (!entry?.Session || (held && !this.lead)) await this.tryAcquire();
+    // Dropped during the read: the next round looks again at once, with a new session.
+    if (session !== this.session) return void (this.index = 0);
+    if (!entry?.Session || (held && !this.lead)) await this.tryAcquire(session);
   }
 
-  private async tryAcquire(): Promise<void> {
+  /** Acquires the lock for `session` (never a plain write), and leads if the key then names `session`. */
+  private async tryAcquire(session: string): Promise<void> {
     const { client, key, advertiseUrl } = this.options;
-    const won = await client.kv.put(key, Buffer.from(advertiseUrl), { acquire: this.session! });
+    const won = await client.kv.put(key, Buffer.from(advertiseUrl), { acquire: session });
     if (!won) {
       // Held by someone else now, or inside the lock-delay: look again shortly.
       this.index = 0;
       return sleep(ACQUIRE_RETRY_MS, this.stop.signal);
     }
     const { data } = await client.kv.get(key);
-    if (data?.Session === this.session) this.become(data!);
+    if (data?.Session === session && this.session === session) this.become(data);
   }
 
   private become(lock: KvPair): void {
@@ -170,11 +177,12 @@ export class ConsulCoordinator implements Coordinator {
     return true;
   }
 
-  private async ensureSession(): Promise<void> {
-    if (this.session) return;
-    const started = Date.now();
+  /** The current session, made (with its heartbeat) when there is none. */
+  private async ensureSession(): Promise<string> {
+    if (this.session) return this.session;
+    const started = performance.now();
     await this.check.pass();
-    this.session = await this.options.client.sessions.create({
+    const session = await this.options.client.sessions.create({
       Name: `gantry-leader ${this.options.advertiseUrl}`,
       TTL: `${this.ttlMs / 1000}s`,
       LockDelay: `${this.options.lockDelaySeconds ?? 5}s`,
@@ -182,8 +190,10 @@ export class ConsulCoordinator implements Coordinator {
       Checks: [],
       ServiceChecks: [{ ID: this.check.checkId }],
     });
+    this.session = session;
     this.beatAt = started;
     this.scheduleBeat(this.ttlMs / 2);
+    return session;
   }
 
   private scheduleBeat(ms: number): void {
@@ -197,7 +207,7 @@ export class ConsulCoordinator implements Coordinator {
   private async beat(): Promise<void> {
     const session = this.session;
     if (!session) return;
-    const started = Date.now();
+    const started = performance.now();
     try {
       await this.check.pass();
       const renewed = await this.options.client.sessions.renew(session);
@@ -217,7 +227,7 @@ export class ConsulCoordinator implements Coordinator {
   /** The leader's own deadline: one TTL after the start of the last successful heartbeat. */
   private armLease(): void {
     clearTimeout(this.leaseTimer);
-    const left = this.beatAt + this.ttlMs - Date.now();
+    const left = this.beatAt + this.ttlMs - performance.now();
     this.leaseTimer = setTimeout(() => this.leaseLapsed(), Math.max(0, left));
     this.leaseTimer.unref();
   }

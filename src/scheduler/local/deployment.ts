@@ -71,6 +71,11 @@ export class LocalDeployment {
   }
 
   /** Replica ids in number order, for logs. */
+  /** The incarnation of each replica whose process runs now. */
+  incarnations(): Map<string, string> {
+    return new Map(this.replicas.flatMap((r) => r.runningIncarnation()).map((i) => [i.replicaId, i.incarnation]));
+  }
+
   replicaIds(): string[] {
     return [...this.replicas].sort((a, b) => a.number - b.number).map((r) => r.replicaId);
   }

@@ -31,3 +31,32 @@ export function nextReadiness(wasReady: boolean, result: HealthResult): boolean 
   if (result === 'busy') return wasReady;
   return false;
 }
+
+/**
+ * Whether a replica that was ready has turned unhealthy for good: it answered its check with a status
+ * other than 200 (Sprocket answers 503 once its queue loop has stopped) for `limitMs` without a 200 in
+ * between. Only explicit answers count: a timeout is a busy synchronous worker, a refused connection a
+ * process that is ending on its own. One per run of the process; it says "replace" once.
+ */
+export class UnhealthyWatch {
+  private since: number | undefined;
+  private fired = false;
+
+  constructor(
+    private readonly limitMs: number,
+    private wasReady: boolean,
+  ) {}
+
+  /** Records one check at `now`; true (once) when the replica should be replaced. */
+  observe(result: HealthResult, now: number): boolean {
+    if (result === 'ok') {
+      this.wasReady = true;
+      this.since = undefined;
+      return false;
+    }
+    if (result !== 'unhealthy' || !this.wasReady || this.fired) return false;
+    this.since ??= now;
+    this.fired = now - this.since >= this.limitMs;
+    return this.fired;
+  }
+}

@@ -30,6 +30,9 @@
  *   state, so the next start() starts them again: a stopped server should not leave GPU processes running
  *   unsupervised, and a restarted one should come back as it was. A server that dies without close()
  *   leaves them running, and the next start() adopts them.
+ * - Each start of a replica's process is an incarnation (incarnations()): a random id made at launch and
+ *   kept in the replica's file, so an adopted process keeps it and any new process of the same replica id
+ *   (a crash restart, close() and start()) gets a new one. The queue binds claims to it.
  * - stop(deploymentId) resolves once every process has ended (up to the grace period); apply and scale
  *   resolve once the change has begun (replicas start and stop in the background).
  */
@@ -137,6 +140,11 @@ export class LocalScheduler implements Scheduler {
   async replicas(deploymentId: string): Promise<ReplicaStatus[]> {
     await this.start();
     return this.deployments.get(deploymentId)?.statuses() ?? [];
+  }
+
+  async incarnations(deploymentId: string): Promise<Map<string, string>> {
+    await this.start();
+    return this.deployments.get(deploymentId)?.incarnations() ?? new Map();
   }
 
   async scaleDownOrder(deploymentId: string): Promise<string[]> {

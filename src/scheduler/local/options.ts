@@ -33,6 +33,12 @@ export interface LocalSchedulerOptions {
   sprocketPackage?: string;
   /** How often replicas are health-checked, and adopted ones checked for life (default: 1000). */
   healthIntervalMs?: number;
+  /**
+   * How long a replica that was ready may answer its health check with a status other than 200 before it
+   * is replaced (SIGTERM, then a restart as after an exit); a worker whose queue loop stopped answers 503
+   * for good. Timeouts (a busy synchronous worker) never count. Default: 30000.
+   */
+  unhealthyReplaceMs?: number;
   /** Restart backoff and crash-loop rule (default: 1 s doubling to 60 s, reset after 10 min; 3 exits in 10 min). */
   restartPolicy?: Partial<RestartPolicy>;
   /** Longest wait for replicas to end on close() before SIGKILL (default: 10000). */
@@ -67,6 +73,7 @@ export interface ResolvedLocalSchedulerOptions {
   healthTimeoutMs: number;
   /** Without a health path, a replica is ready after running this long. */
   readyWithoutCheckMs: number;
+  unhealthyReplaceMs: number;
   restartPolicy: RestartPolicy;
   closeGraceMs: number;
   logCapBytes: number;
@@ -91,6 +98,7 @@ export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSch
     healthIntervalMs,
     healthTimeoutMs: Math.min(2000, Math.max(250, healthIntervalMs)),
     readyWithoutCheckMs: 1000,
+    unhealthyReplaceMs: options.unhealthyReplaceMs ?? 30_000,
     restartPolicy: { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy },
     closeGraceMs: options.closeGraceMs ?? 10_000,
     logCapBytes: options.logCapBytes ?? 8 * 1024 * 1024,

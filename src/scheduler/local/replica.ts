@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { isoTime } from '../../shared/clock.js';
 import type { JobSpec, ReplicaExit, ReplicaState, ReplicaStatus } from '../scheduler.js';
@@ -5,7 +6,7 @@ import { RestartTracker } from './backoff.js';
 import type { ReplicaContext } from './context.js';
 import { buildReplicaEnv, replicaArgv } from './env.js';
 import { unschedulableMessage } from './gpus.js';
-import { nextReadiness, probeHealth } from './health.js';
+import { nextReadiness, probeHealth, UnhealthyWatch, type HealthResult } from './health.js';
 import { readLastLines, rotateIfLarge } from './log-file.js';
 import { launchProcess, type Ended, type ProcessHandle } from './process-handle.js';
 import type { ReplicaRecord } from './state-files.js';
@@ -49,6 +50,8 @@ export class Replica {
   private startedAt: number | undefined;
   private readySince: number | undefined;
   private token: string | undefined;
+  /** This run of the process (Scheduler.incarnations): made at each launch, kept by an adoption. */
+  private incarnation: string | undefined;
   private restarts: number;
   private volumePreload: ReplicaStatus['volumePreload'];
   private readonly tracker: RestartTracker;
@@ -69,6 +72,7 @@ export class Replica {
     this.restarts = record.restarts;
     this.startedAt = record.startedAt;
     this.readySince = record.readySince;
+    this.incarnation = record.incarnation ?? (record.pid === undefined ? undefined : `pid-${record.pid}-${record.pidStartTime}`);
     this.tracker = new RestartTracker(ctx.options.restartPolicy);
   }
 
@@ -89,6 +93,11 @@ export class Replica {
       if (this.handle) void this.terminate(this.handle);
     }
     await this.loop;
+  }
+
+  /** The incarnation of the process running now, if one runs. */
+  runningIncarnation(): Array<{ replicaId: string; incarnation: string }> {
+    return this.handle && this.incarnation ? [{ replicaId: this.replicaId, incarnation: this.incarnation }] : [];
   }
 
   isReady(): boolean {
@@ -199,6 +208,7 @@ export class Replica {
       this.volumePreload = { ...this.volumePreload, status: 'Completed', completedAt: this.now() };
     }
     this.startedAt = this.ctx.options.clock.now();
+    this.incarnation = randomUUID();
     this.persist(handle);
     this.ctx.logger.info({ replicaId: this.replicaId, pid: handle.pid, port: this.port, gpus }, 'replica started');
     return handle;
@@ -209,7 +219,8 @@ export class Replica {
     this.handle = handle;
     if (this.stopMode) void this.terminate(handle);
     else this.setPhase({ state: 'Running' });
-    const ticker = new Ticker(() => this.tick(handle), this.ctx.options.healthIntervalMs, (err) =>
+    const watch = new UnhealthyWatch(this.ctx.options.unhealthyReplaceMs, this.isReady());
+    const ticker = new Ticker(() => this.tick(handle, watch), this.ctx.options.healthIntervalMs, (err) =>
       this.ctx.logger.warn({ err, replicaId: this.replicaId }, 'replica check failed'),
     );
     const ended = await handle.exited;
@@ -222,21 +233,37 @@ export class Replica {
     return ended;
   }
 
-  private async tick(handle: ProcessHandle): Promise<void> {
+  private async tick(handle: ProcessHandle, watch: UnhealthyWatch): Promise<void> {
     rotateIfLarge(this.logPath(), this.ctx.options.logCapBytes);
     const wasReady = this.isReady();
-    const ready = await this.checkReadiness(wasReady);
-    if (this.handle !== handle || this.stopMode || ready === wasReady) return;
+    const result = await this.probe();
+    if (this.handle !== handle || this.stopMode) return;
+    if (result && watch.observe(result, this.ctx.options.clock.now())) this.replaceUnhealthy(handle);
+    const ready = result ? nextReadiness(wasReady, result) : this.readyWithoutCheck();
+    if (ready === wasReady) return;
     this.readySince = ready ? this.ctx.options.clock.now() : undefined;
     this.persist(handle);
     this.onChange();
   }
 
-  private async checkReadiness(wasReady: boolean): Promise<boolean> {
+  /** The health check's answer, or undefined for a spec without a health path. */
+  private async probe(): Promise<HealthResult | undefined> {
     const { healthCheckPath } = this.spec;
-    const { clock, readyWithoutCheckMs, healthTimeoutMs } = this.ctx.options;
-    if (!healthCheckPath) return clock.now() - (this.startedAt ?? clock.now()) >= readyWithoutCheckMs;
-    return nextReadiness(wasReady, await probeHealth(this.port!, healthCheckPath, healthTimeoutMs));
+    return healthCheckPath ? probeHealth(this.port!, healthCheckPath, this.ctx.options.healthTimeoutMs) : undefined;
+  }
+
+  private readyWithoutCheck(): boolean {
+    const { clock, readyWithoutCheckMs } = this.ctx.options;
+    return clock.now() - (this.startedAt ?? clock.now()) >= readyWithoutCheckMs;
+  }
+
+  /** Ends a process that stays unhealthy after having been ready; the lifecycle restarts it as after an exit. */
+  private replaceUnhealthy(handle: ProcessHandle): void {
+    const seconds = Math.round(this.ctx.options.unhealthyReplaceMs / 1000);
+    const line = `${this.spec.healthCheckPath} answered other than 200 for ${seconds}s after the replica was ready; replacing it`;
+    this.ctx.logger.warn({ replicaId: this.replicaId }, line);
+    this.appendToLog(`[gantry] ${line}`);
+    void this.terminate(handle);
   }
 
   private terminate(handle: ProcessHandle): Promise<void> {
@@ -320,6 +347,7 @@ export class Replica {
       gpus: this.gpus,
       pid: handle?.pid,
       pidStartTime: handle?.startTime,
+      incarnation: handle ? this.incarnation : undefined,
       startedAt: this.startedAt,
       readySince: this.readySince,
       restarts: this.restarts,

@@ -46,6 +46,8 @@ export interface ReplicaRecord {
   /** The running process, if any: pid, and its /proc start time to tell it from a reused pid. */
   pid: number | undefined;
   pidStartTime: number | undefined;
+  /** The running process's incarnation (Scheduler.incarnations), made when it started; kept for adoption. */
+  incarnation?: string | undefined;
   startedAt: number | undefined;
   /** Kept so an adopted replica is not reported unready (or retired mid-rollout) before its first check. */
   readySince: number | undefined;

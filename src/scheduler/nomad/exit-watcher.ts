@@ -9,6 +9,8 @@ const TERMINAL = new Set(['complete', 'failed', 'lost']);
 interface Seen {
   who: { deploymentId: string; revisionId: string };
   ended: boolean;
+  /** The task can no longer run (ClientStatus terminal), as opposed to being asked to stop. */
+  gone: boolean;
   restarts: number;
 }
 
@@ -19,11 +21,17 @@ export interface ExitWatcherOptions {
   /** The deployment and revision of an allocation of a Gantry job, or undefined for other jobs. */
   describe: (alloc: AllocListStub) => Promise<{ deploymentId: string; revisionId: string } | undefined>;
   emit: (exit: ReplicaExit) => void;
+  /**
+   * Told of a deployment one of whose allocations stopped running on its client (terminal, or gone from
+   * the list), and of every deployment with allocations in a first (baseline) list.
+   */
+  settled?: (deploymentId: string) => void;
   /** Blocking-query wait (default: 300 s, Nomad's maximum). */
   waitMs?: number;
 }
 
 const ended = (a: AllocListStub) => TERMINAL.has(a.ClientStatus) || a.DesiredStatus !== 'run';
+const gone = (a: AllocListStub) => TERMINAL.has(a.ClientStatus);
 const restartsOf = (a: AllocListStub) => Object.values(a.TaskStates ?? {}).reduce((n, t) => n + t.Restarts, 0);
 
 /**
@@ -76,13 +84,15 @@ export class ExitWatcher {
 
   private async reconcile(allocs: AllocListStub[], baseline: boolean): Promise<void> {
     const present = new Set<string>();
+    const settled = new Set<string>();
     for (const a of allocs) {
       const who = await this.o.describe(a);
       if (!who) continue;
       present.add(a.ID);
       const before = this.seen.get(a.ID);
-      const now: Seen = { who, ended: ended(a), restarts: restartsOf(a) };
+      const now: Seen = { who, ended: ended(a), gone: gone(a), restarts: restartsOf(a) };
       this.seen.set(a.ID, now);
+      if (baseline || (now.gone && !before?.gone)) settled.add(who.deploymentId);
       if (baseline) continue;
       const endedNow = now.ended && !before?.ended && (before !== undefined || a.TaskStates !== null);
       if (endedNow || (before && !now.ended && now.restarts > before.restarts)) this.report(a, who, endedNow);
@@ -90,8 +100,10 @@ export class ExitWatcher {
     for (const [id, s] of this.seen) {
       if (present.has(id)) continue;
       this.seen.delete(id);
+      settled.add(s.who.deploymentId);
       if (!s.ended && !baseline) this.report({ ID: id, TaskStates: null } as AllocListStub, s.who, true);
     }
+    for (const deploymentId of settled) this.o.settled?.(deploymentId);
   }
 
   private report(a: AllocListStub, who: { deploymentId: string; revisionId: string } | undefined, final: boolean): void {

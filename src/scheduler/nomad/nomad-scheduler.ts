@@ -9,27 +9,29 @@ import type { Logger } from '../../shared/logger.js';
 import type { JobSpec, LogLine, LogOptions, ReplicaExit, ReplicaStatus, Scheduler, VolumeMountSpec } from '../scheduler.js';
 import { UnsupportedSpecError } from '../scheduler.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { incarnationsOf } from './incarnations.js';
 import { JobDirectory, versionInfoOf } from './job-directory.js';
 import { allocLogLines } from './log-stream.js';
 import { merge } from './merge.js';
 import { replicaOf, unplacedReplicas } from './replica-status.js';
+import { RevisionTokenSweeper, type DeploymentTokens } from './revision-tokens.js';
 import { GROUP_NAME, type ClusterSettings } from './settings.js';
 import type { VolumeFile } from './task.js';
 import { jobIdOfSpec, META_REVISION, translateJob } from './translate.js';
 
 /**
- * The token Nomad allocations use as TOGETHER_API_KEY. Nomad creates allocations itself, so the token is
- * scoped to the deployment, not to a replica; a worker's claims are bound to its allocation through the
- * `hostname` it reports, which is its allocation id (compat.md §8.2).
+ * The tokens Nomad allocations use as TOGETHER_API_KEY. Nomad creates allocations itself, so a token is
+ * scoped to the deployment (one per revision), not to a replica; a worker's claims are bound to its
+ * allocation through the `hostname` it reports, which is its allocation id (compat.md §8.2).
  */
-export interface DeploymentTokens {
-  issue(deploymentId: string): Promise<string>;
-  revoke(deploymentId: string): Promise<void>;
-}
+export type { DeploymentTokens } from './revision-tokens.js';
 
-/** The files of a mounted volume version, each with a URL an artifact block can download it from. */
+/**
+ * The files of a mounted volume version, each with a URL an artifact block of the deployment's job can
+ * download it from whenever Nomad places an allocation (no expiry; revoked with the deployment).
+ */
 export interface VolumeFiles {
-  filesOf(volume: VolumeMountSpec): Promise<VolumeFile[]>;
+  filesOf(volume: VolumeMountSpec, deploymentId: string): Promise<VolumeFile[]>;
 }
 
 export interface NomadSchedulerOptions {
@@ -57,10 +59,13 @@ export class NomadScheduler implements Scheduler {
   private readonly directory: JobDirectory;
   private readonly listeners = new Set<(exit: ReplicaExit) => void>();
   private readonly watcher: ExitWatcher;
+  private readonly revisions: RevisionTokenSweeper;
+  private readonly incarnationAsks = new Map<string, Promise<Map<string, string>>>();
   private killTimeoutCapMs: number | undefined;
 
   constructor(private readonly o: NomadSchedulerOptions) {
     this.directory = new JobDirectory(o.client);
+    this.revisions = new RevisionTokenSweeper({ client: o.client, directory: this.directory, tokens: o.tokens, logger: o.logger });
     this.watcher = new ExitWatcher({
       client: o.client,
       clock: o.clock,
@@ -68,6 +73,7 @@ export class NomadScheduler implements Scheduler {
       waitMs: o.watchWaitMs ?? 300_000,
       describe: (a) => this.describe(a),
       emit: (exit) => this.emit(exit),
+      settled: (deploymentId) => this.revisions.poke(deploymentId),
     });
   }
 
@@ -85,6 +91,7 @@ export class NomadScheduler implements Scheduler {
 
   async close(): Promise<void> {
     await this.watcher.stop();
+    await this.revisions.settled();
   }
 
   async apply(spec: JobSpec): Promise<void> {
@@ -93,11 +100,12 @@ export class NomadScheduler implements Scheduler {
     this.warnAboutKillTimeout(spec);
     const jobId = jobIdOfSpec(spec);
     this.directory.remember(spec.deploymentId, jobId);
-    const volumes = await Promise.all(spec.volumes.map(async (v) => ({ name: v.name, mountPath: v.mountPath, version: v.version, files: await this.o.volumes.filesOf(v) })));
+    const volumes = await Promise.all(spec.volumes.map(async (v) => ({ name: v.name, mountPath: v.mountPath, version: v.version, files: await this.o.volumes.filesOf(v, spec.deploymentId) })));
     const job = translateJob({ spec, gpu, settings: this.o.settings, secretsPath: this.o.secrets.templatePath(this.path(jobId)), volumes });
     const created = !(await this.readJob(jobId));
     try {
       await this.registerWithSecrets(spec, jobId, job);
+      this.revisions.poke(spec.deploymentId); // an old revision with no allocation left needs no token
     } catch (err) {
       // A job Nomad refused to create leaves nothing behind: no secrets, no token.
       if (created && !(await this.readJob(jobId))) await this.forgetSecrets(spec.deploymentId, jobId);
@@ -171,6 +179,20 @@ export class NomadScheduler implements Scheduler {
     return [...replicas, ...unplaced.slice(0, missing)];
   }
 
+  /** Concurrent asks for one deployment (every worker poll and status update asks) share one listing. */
+  incarnations(deploymentId: string): Promise<Map<string, string>> {
+    let asked = this.incarnationAsks.get(deploymentId);
+    if (asked) return asked;
+    asked = this.listIncarnations(deploymentId).finally(() => this.incarnationAsks.delete(deploymentId));
+    this.incarnationAsks.set(deploymentId, asked);
+    return asked;
+  }
+
+  private async listIncarnations(deploymentId: string): Promise<Map<string, string>> {
+    const jobId = await this.directory.jobIdOf(deploymentId);
+    return jobId ? incarnationsOf((await this.o.client.jobs.allocations(jobId)).data) : new Map();
+  }
+
   async scaleDownOrder(deploymentId: string): Promise<string[]> {
     const jobId = await this.directory.jobIdOf(deploymentId);
     if (!jobId) return [];
@@ -202,7 +224,7 @@ export class NomadScheduler implements Scheduler {
 
   /** The secret environment, with the deployment's worker token, goes to Vault before the job that reads it. */
   private async writeSecrets(spec: JobSpec, jobId: string): Promise<void> {
-    const token = await this.o.tokens.issue(spec.deploymentId);
+    const token = await this.o.tokens.issue(spec.deploymentId, spec.revisionId);
     await this.o.secrets.put(this.path(jobId), { ...spec.secretEnv, TOGETHER_API_KEY: token });
   }
 

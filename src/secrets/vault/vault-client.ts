@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import nodeVault from 'node-vault';
+import { OutboundTransport } from '../../clients/transport.js';
 
 /** The node-vault client type; only `secrets/vault/` imports node-vault (STYLE.md rule 7). */
 export type VaultClient = nodeVault.client;
@@ -19,24 +20,53 @@ export interface VaultClientOptions {
 }
 
 /**
- * A node-vault client with what it lacks by default: a timeout, TLS files, and LIST sent as
- * `GET ?list=1` (some proxies and Node's own HTTP parser do not know the LIST verb). The token is set by
+ * A node-vault client with what it lacks by default: a timeout, TLS files, LIST sent as `GET ?list=1`
+ * (some proxies and Node's own HTTP parser do not know the LIST verb), and its requests sent through the
+ * shared `OutboundTransport` (node-vault's `request-promise` hook), so a network error reaches node-vault,
+ * and whoever logs it, as a `TransportError` without the `X-Vault-Token` header. The token is set by
  * `VaultAuth`, never read from the environment here.
  */
 export function createVaultClient(options: VaultClientOptions): VaultClient {
+  const transport = new OutboundTransport({
+    baseUrl: options.address,
+    tls: {
+      ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+      ...(options.certFile ? { cert: readFileSync(options.certFile) } : {}),
+      ...(options.keyFile ? { key: readFileSync(options.keyFile) } : {}),
+    },
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
   return nodeVault({
     apiVersion: 'v1',
     endpoint: options.address.replace(/\/+$/, ''),
     token: '',
     noCustomHTTPVerbs: true,
     ...(options.namespace ? { namespace: options.namespace } : {}),
-    requestOptions: {
-      timeout: options.timeoutMs ?? 10_000,
-      ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
-      ...(options.certFile ? { cert: readFileSync(options.certFile) } : {}),
-      ...(options.keyFile ? { key: readFileSync(options.keyFile) } : {}),
-    },
+    'request-promise': { defaults: () => vaultRequester(transport) },
   });
+}
+
+/** What node-vault hands its request function (the `request` library's options) and wants back. */
+interface NodeVaultRequest {
+  method: string;
+  uri: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+}
+
+interface NodeVaultResponse {
+  statusCode: number;
+  body: unknown;
+  request: { path: string };
+}
+
+/** node-vault's request function over the transport; node-vault turns a non-2xx into its own error. */
+function vaultRequester(transport: OutboundTransport): (options: NodeVaultRequest) => Promise<NodeVaultResponse> {
+  return async (options) => {
+    const data = options.json && typeof options.json === 'object' ? options.json : undefined;
+    const res = await transport.request({ method: options.method, url: options.uri, headers: { ...options.headers }, data });
+    return { statusCode: res.status, body: res.data, request: { path: new URL(options.uri).pathname } };
+  };
 }
 
 /** The HTTP status of a node-vault rejection (it rejects every status but 200 and 204). */

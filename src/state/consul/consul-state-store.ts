@@ -11,6 +11,7 @@ import {
   type TxnResult,
 } from '../state-store.js';
 import { decodeSafeKey, encodeSafeKey } from '../../shared/safe-key.js';
+import { ScanCursors } from './scan-cursors.js';
 
 /**
  * The StateStore on Consul KV (hashicorp.md §3.3–3.4). Consul's raft index is the store-wide index;
@@ -26,6 +27,8 @@ import { decodeSafeKey, encodeSafeKey } from '../../shared/safe-key.js';
 const MAX_DELETE_ATTEMPTS = 16;
 
 export class ConsulStateStore implements StateStore {
+  private readonly cursors = new ScanCursors();
+
   constructor(
     private readonly client: ConsulClient,
     private readonly prefix = 'gantry/',
@@ -77,21 +80,35 @@ export class ConsulStateStore implements StateStore {
   }
 
   /**
-   * Consul has no paging: a whole listing is one `?recurse`; a page reads the key names under the prefix,
-   * picks the page, and reads those entries with read-only transactions of up to 128 `get-or-empty`.
+   * Consul has no paging: a whole listing is one `?recurse`; a page reads the key names under the prefix
+   * and reads the page's entries with read-only transactions of up to 128 `get-or-empty`. The names a page
+   * listed but did not return are kept for the page that continues after it (the next page of the same
+   * scan), so a scan lists the names once and reads each entry once: linear in the number of keys, where
+   * listing again for every page was quadratic. A scan so sees the keys that existed when its first page
+   * was listed (each read as it is when its page is read; a key deleted since is skipped), as one
+   * `?recurse` would; keys created during the scan may be missed, and the next scan sees them.
    */
   async list(prefix: string, options: ListOptions = {}): Promise<KvEntry[]> {
     if (options.after === undefined && options.limit === undefined) {
       const { data } = await this.client.kv.list(this.consulKey(prefix));
       return sortByKey(data.map((pair) => this.toEntry(pair)));
     }
+    const names = this.cursors.take(prefix, options.after) ?? (await this.listNames(prefix, options.after));
+    const limit = options.limit ?? Infinity;
+    const entries = await this.readMany(names.slice(0, limit));
+    const last = entries.at(-1)?.key;
+    // Kept even when nothing is left: the scan's last, empty, page then needs no listing either.
+    if (last !== undefined && options.limit !== undefined) this.cursors.keep(prefix, last, names.slice(limit));
+    return entries;
+  }
+
+  /** The state keys under `prefix` sorted after `after`, from one `?keys` listing. */
+  private async listNames(prefix: string, after: string | undefined): Promise<string[]> {
     const { data: names } = await this.client.kv.keys(this.consulKey(prefix));
-    const page = names
+    return names
       .map((name) => this.stateKey(name))
-      .filter((key) => options.after === undefined || key > options.after)
-      .sort(compareKeys)
-      .slice(0, options.limit ?? Infinity);
-    return this.readMany(page);
+      .filter((key) => after === undefined || key > after)
+      .sort(compareKeys);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { applyTxnOps, type KvAccess } from '../apply-txn.js';
 import {
@@ -38,11 +39,14 @@ export class SqliteStateStore implements StateStore {
   private readonly stmts;
 
   constructor(file: string) {
+    // Created 0600 first: SQLite gives the -wal and -shm files the database file's mode.
+    ensurePrivateFile(file);
     this.db = new Database(file);
     // Job records (~1.3 KB) overflow 4 KiB pages into a page of their own each; 8 KiB pages hold them
     // inline: about 3× less disk and 2× faster scans (bench:queue:pending). Applies to new files only.
     this.db.pragma('page_size = 8192');
     this.db.pragma('journal_mode = WAL');
+    for (const companion of [`${file}-wal`, `${file}-shm`]) if (existsSync(companion)) chmodSync(companion, 0o600);
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`
@@ -133,6 +137,14 @@ export class SqliteStateStore implements StateStore {
     },
     remove: (key) => void this.stmts.delete.run(key),
   };
+}
+
+/** Creates `file` if missing; either way its mode is 0600 (owner only), whatever the umask. */
+function ensurePrivateFile(file: string): void {
+  if (file !== ':memory:') {
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+  }
 }
 
 function toEntry(row: Row | undefined): KvEntry | undefined {

@@ -103,6 +103,18 @@ describe('deployments on Nomad (server against the Nomad double)', () => {
     expect(principal).toMatchObject({ kind: 'worker', deploymentId: (await deployment()).id, replicaId: undefined });
     for (const value of secrets.values()) expect(JSON.stringify(nomad.registered)).not.toContain(value);
   });
+  it('revokes the worker token of an old revision once none of its allocations runs, and keeps the current one', async () => {
+    await call('POST', '/v1/deployments', { name: 'chat', image: 'registry.example.com/chat:1', gpu_type: 'none', gpu_count: 0 });
+    await until('Ready', (d) => d.status === 'Ready');
+    const tokenNow = () => secrets.entries.get('secret/data/default/gantry-chat/env')!.TOGETHER_API_KEY!;
+    const first = tokenNow();
+    const updated = await call('PATCH', '/v1/deployments/chat', { image: 'registry.example.com/chat:2' });
+    await until('the new revision Ready', (d) => d.status === 'Ready' && Object.values(d.replica_events).every((e) => e.revision_id === updated.body.revision_id));
+    await waitFor('the old token revoked', async () => (await deps.keys.verify(first)) === undefined);
+    expect(await deps.keys.verify(tokenNow())).toMatchObject({ kind: 'worker', deploymentId: updated.body.id });
+    expect((await deps.keys.list()).filter((k) => k.role === 'worker')).toEqual([expect.objectContaining({ revision_id: updated.body.revision_id })]);
+  });
+
   it('binds a claim to the allocation named by the worker’s hostname and releases it when the allocation fails', async () => {
     await call('POST', '/v1/deployments', { name: 'chat', image: 'registry.example.com/chat:1', gpu_type: 'none', gpu_count: 0 });
     await until('Ready', (d) => d.status === 'Ready');

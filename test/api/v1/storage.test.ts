@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServer, FakeClock, type TestServer } from '../../helpers/test-server.js';
@@ -56,7 +57,7 @@ describe('storage routes', () => {
       expect(res.statusCode).toBe(200);
       const { upload_url } = res.json();
       expect(upload_url).toMatchObject({ method: 'PUT', headers: {} });
-      expect(upload_url.url).toMatch(/^http:\/\/localhost(:80)?\/v1\/storage\/req-1-out\.txt\?.*X-Gantry-Signature=/);
+      expect(upload_url.url).toMatch(/^https:\/\/gantry\.test\/v1\/storage\/req-1-out\.txt\?.*X-Gantry-Signature=/);
     });
 
     it('stores a PUT through the URL without a key and serves it back with a key', async () => {
@@ -332,32 +333,38 @@ describe('storage routes', () => {
   });
 
   describe('worker tokens', () => {
+    // Direct HTTP outputs, as Sprocket names them (a fresh UUIDv4); job outputs: test/security/storage-namespaces.test.ts.
+    const out9 = `${randomUUID()}-out.wav`;
+    const big9 = `${randomUUID()}-big.bin`;
+    const out10 = `${randomUUID()}-out.txt`;
+    const out11 = `${randomUUID()}-out.txt`;
+
     it('may request upload URLs and multipart uploads, but not overwrite another deployment’s file', async () => {
       const depA = await workerAuth('dep-a');
       const depB = await workerAuth('dep-b');
-      await upload('req-9-out.wav', 'from a', depA);
-      await upload('req-9-out.wav', 'from a again', depA);
-      const refused = await post('/v1/storage/upload-request', { filename: 'req-9-out.wav' }, depB);
+      await upload(out9, 'from a', depA);
+      await upload(out9, 'from a again', depA);
+      const refused = await post('/v1/storage/upload-request', { filename: out9 }, depB);
       expect(refused.statusCode).toBe(403);
       expect(codeOf(refused)).toBe('GANTRY_ERR_STORAGE_OWNED_ELSEWHERE');
-      const initRefused = await post('/v1/storage/multipart/init', { filename: 'req-9-out.wav', parts_count: 1 }, depB);
+      const initRefused = await post('/v1/storage/multipart/init', { filename: out9, parts_count: 1 }, depB);
       expect(codeOf(initRefused)).toBe('GANTRY_ERR_STORAGE_OWNED_ELSEWHERE');
-      expect((await init('req-9-big.bin', 1, depB)).part_upload_urls).toHaveLength(1);
+      expect((await init(big9, 1, depB)).part_upload_urls).toHaveLength(1);
     });
 
     it('reads its own deployment’s files only', async () => {
       const depA = await workerAuth('dep-a');
       const depB = await workerAuth('dep-b');
-      await upload('req-10-out.txt', 'a', depA);
-      expect((await get('/v1/storage/req-10-out.txt', depA)).body).toBe('a');
-      expect((await get('/v1/storage/req-10-out.txt?signed=1', depA)).statusCode).toBe(307);
-      expect(codeOf(await get('/v1/storage/req-10-out.txt', depB))).toBe('GANTRY_ERR_STORAGE_OWNED_ELSEWHERE');
+      await upload(out10, 'a', depA);
+      expect((await get(`/v1/storage/${out10}`, depA)).body).toBe('a');
+      expect((await get(`/v1/storage/${out10}?signed=1`, depA)).statusCode).toBe(307);
+      expect(codeOf(await get(`/v1/storage/${out10}`, depB))).toBe('GANTRY_ERR_STORAGE_OWNED_ELSEWHERE');
     });
 
     it('cannot call the user-only routes', async () => {
       const depA = await workerAuth('dep-a');
-      await upload('req-11-out.txt', 'a', depA);
-      const res = await get('/v1/deployments/storage/req-11-out.txt', depA);
+      await upload(out11, 'a', depA);
+      const res = await get(`/v1/deployments/storage/${out11}`, depA);
       expect(res.statusCode).toBe(403);
       expect(codeOf(res)).toBe('GANTRY_ERR_AUTH_FORBIDDEN');
     });

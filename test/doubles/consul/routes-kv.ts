@@ -48,6 +48,7 @@ async function readKv(state: ConsulDoubleState, req: FastifyRequest, reply: Fast
       const index = state.kv.prefixIndex(key);
       return { index, watch: index, result: state.kv.list(key) };
     });
+    state.kvItemsRead += entries.length;
     return entries.length === 0 ? notFound(reply) : entries.map((e) => entryJson(e));
   }
   if (key === '') throw new ConsulHttpError(400, 'Missing key name');
@@ -57,6 +58,7 @@ async function readKv(state: ConsulDoubleState, req: FastifyRequest, reply: Fast
     result: state.kv.get(key),
   }));
   if (!entry) return notFound(reply);
+  state.kvItemsRead += 1;
   if (has(query, 'raw')) return reply.type('text/plain').send(entry.Value ?? Buffer.alloc(0));
   return [entryJson(entry)];
 }
@@ -66,6 +68,7 @@ async function listKeys(state: ConsulDoubleState, req: FastifyRequest, reply: Fa
     const index = state.kv.prefixIndex(prefix);
     return { index, watch: index, result: collapse(state.kv.list(prefix).map((e) => e.Key), prefix, sep) };
   });
+  state.kvItemsRead += keys.length;
   return keys.length === 0 && prefix !== '' ? notFound(reply) : keys;
 }
 

@@ -102,10 +102,13 @@ function applyOne(state: ConsulDoubleState, op: KvOpIn & { value: Buffer | null 
     case 'unlock':
       return [{ entry: kv.unlock(idx, entry, session(op.Session)) ?? fail(`failed to unlock key ${q}, lock isn't held, or is held by another session`) }];
     case 'get':
+      state.kvItemsRead += 1;
       return [{ entry: kv.get(key) ?? fail(`key ${q} doesn't exist`), withValue: true }];
     case 'get-or-empty':
+      state.kvItemsRead += 1;
       return [{ entry: kv.get(key) ?? { ...entry, Value: null, LockIndex: 0, CreateIndex: 0, ModifyIndex: 0 }, withValue: true }];
     case 'get-tree':
+      state.kvItemsRead += kv.list(key).length;
       return kv.list(key).map((e) => ({ entry: e, withValue: true }));
     case 'check-index':
       return [{ entry: checkIndex(state, key, op.Index ?? 0) }];

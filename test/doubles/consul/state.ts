@@ -15,6 +15,8 @@ export class ConsulDoubleState {
   sessionsIndex = 0;
   /** Every request's method and path, in order, for tests that count calls. */
   readonly requests: string[] = [];
+  /** KV entries and key names served by reads (`GET /v1/kv`, txn `get`s), for tests that count what was read. */
+  kvItemsRead = 0;
   private index = 0;
   private readonly lockDelays = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();

@@ -29,6 +29,11 @@ export class Cluster {
   private readonly waiters = new Set<() => void>();
   /** Called for every allocation placed (the double starts it when it runs allocations itself). */
   onPlaced: (alloc: Allocation) => void = () => undefined;
+  /**
+   * Stops keep a started task running (desired `stop`, client status unchanged) until `finishStop`, as a
+   * Nomad client does for the kill timeout; default: the task ends at once.
+   */
+  gracefulStops = false;
 
   constructor(
     readonly nodes: DoubleNode[],
@@ -49,6 +54,7 @@ export class Cluster {
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -141,8 +147,18 @@ export class Cluster {
   }
 
   stopAlloc(a: Allocation, why: string): void {
-    this.updateAlloc(a, { DesiredStatus: 'stop', ClientStatus: 'complete', DesiredDescription: why } as Partial<Allocation>);
+    if (this.gracefulStops && a.ClientStatus === 'running') {
+      this.updateAlloc(a, { DesiredStatus: 'stop', DesiredDescription: why } as Partial<Allocation>);
+      return;
+    }
+    this.updateAlloc(a, { DesiredStatus: 'stop', DesiredDescription: why } as Partial<Allocation>);
+    this.finishStop(a);
+  }
+
+  /** The task of a stopped allocation has exited: the allocation is complete. */
+  finishStop(a: Allocation): void {
     for (const t of Object.values(a.TaskStates ?? {})) Object.assign(t, { State: 'dead', FinishedAt: new Date(this.now()).toISOString() });
+    this.updateAlloc(a, { ClientStatus: 'complete' });
   }
 
   updateAlloc(a: Allocation, fields: Partial<Allocation>): void {

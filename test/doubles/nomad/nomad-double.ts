@@ -22,6 +22,8 @@ export interface NomadDoubleOptions {
   maxKillTimeout?: string;
   /** Idle heartbeat interval of followed logs in ms (default: 1000, Nomad's). */
   heartbeatMs?: number;
+  /** Stopped running allocations keep running until `finishStop` (default: false, they end at once). */
+  gracefulStops?: boolean;
 }
 
 export const H100_NODE: DoubleNode = {
@@ -45,6 +47,7 @@ export class NomadDouble {
 
   constructor(private readonly options: NomadDoubleOptions = {}) {
     this.cluster = new Cluster(options.nodes ?? [H100_NODE]);
+    this.cluster.gracefulStops = options.gracefulStops ?? false;
     if (options.autoRun ?? true) this.cluster.onPlaced = (a) => setImmediate(() => this.runIfPending(a.ID));
   }
 
@@ -131,6 +134,13 @@ export class NomadDouble {
     const [task, state] = Object.entries(a.TaskStates ?? { worker: this.cluster.taskState('pending', []) })[0]!;
     const events = [...state.Events, this.event('Terminated', { exit_code: '0' })];
     this.cluster.updateAlloc(a, { ClientStatus: 'complete', TaskStates: { [task]: { ...state, State: 'dead', FinishedAt: new Date().toISOString(), Events: events } } });
+  }
+
+  /** A stopped allocation's task exits (with `gracefulStops`): the allocation completes. */
+  finishStop(id: string): void {
+    const a = this.alloc(id);
+    if (a.DesiredStatus === 'run') throw new Error(`allocation ${id} was not asked to stop`);
+    this.cluster.finishStop(a);
   }
 
   /** Appends to an allocation's stdout or stderr. */

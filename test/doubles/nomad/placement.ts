@@ -6,6 +6,15 @@ export interface DoubleNode {
   name: string;
   address: string;
   devices: Array<{ name: string; memoryMiB: number; count: number }>;
+  /** Task drivers the node has, detected and healthy (default: docker, exec, raw_exec). */
+  drivers?: string[];
+}
+
+export const DEFAULT_DRIVERS = ['docker', 'exec', 'raw_exec'];
+
+/** Whether the node has the job's task driver. */
+export function hasDriver(node: DoubleNode, job: Job): boolean {
+  return (node.drivers ?? DEFAULT_DRIVERS).includes(job.TaskGroups[0]!.Tasks[0]!.Driver);
 }
 
 /** Compares `${device.attr.memory}` with a target such as `80000 MiB` or `40 GiB`. */
@@ -36,7 +45,12 @@ function deviceMatches(device: DoubleNode['devices'][number], c: Constraint): bo
  * §1.11): `ConstraintFiltered["missing devices"]` when no node has a matching device, or
  * `DimensionExhausted["devices: …"]` when the matching ones are in use. Undefined when all fit.
  */
-export function placementFailure(job: Job, nodes: DoubleNode[], used: Map<string, number>, missing: number): { metric: AllocationMetric; unplaced: number } | undefined {
+export function placementFailure(job: Job, all: DoubleNode[], used: Map<string, number>, missing: number): { metric: AllocationMetric; unplaced: number } | undefined {
+  const nodes = all.filter((n) => hasDriver(n, job));
+  if (nodes.length === 0) {
+    // Nomad's feasibility checkers filter on the driver first (hashicorp.md §7: "missing drivers").
+    return { unplaced: missing, metric: { NodesEvaluated: all.length, NodesFiltered: all.length, NodesExhausted: 0, ConstraintFiltered: { 'missing drivers': all.length }, DimensionExhausted: null } };
+  }
   const wanted = job.TaskGroups[0]!.Tasks[0]!.Resources.Devices ?? [];
   const perAlloc = wanted.reduce((n, d) => n + d.Count, 0);
   if (perAlloc === 0) return undefined;
@@ -55,7 +69,8 @@ export function placementFailure(job: Job, nodes: DoubleNode[], used: Map<string
 }
 
 /** The first node with room for one more allocation of the job (any node for a job without devices). */
-export function pickNode(job: Job, nodes: DoubleNode[], used: Map<string, number>): DoubleNode {
+export function pickNode(job: Job, all: DoubleNode[], used: Map<string, number>): DoubleNode {
+  const nodes = all.filter((n) => hasDriver(n, job));
   const wanted = job.TaskGroups[0]!.Tasks[0]!.Resources.Devices ?? [];
   const perAlloc = wanted.reduce((n, d) => n + d.Count, 0);
   if (perAlloc === 0) return nodes[0]!;

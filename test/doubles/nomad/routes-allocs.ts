@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Cluster } from './cluster.js';
 import { blockingRead, namespaceOf, NomadHttpError } from './http.js';
+import { DEFAULT_DRIVERS } from './placement.js';
 import { stubOf } from './routes-jobs.js';
 
 const id = (request: FastifyRequest) => (request.params as { id: string }).id;
@@ -27,7 +28,11 @@ export async function allocRoutes(app: FastifyInstance, { cluster, maxKillTimeou
     config: { Client: { Enabled: true, MaxKillTimeout: maxKillTimeout }, Server: { Enabled: true }, Region: 'global', Datacenter: 'dc1' },
     member: { Name: 'double', Status: 'alive' },
   }));
-  app.get('/v1/nodes', async () => cluster.nodes.map((n) => ({ ID: n.id, Name: n.name, Address: n.address, Status: 'ready', Datacenter: 'dc1' })));
+  app.get('/v1/nodes', async () =>
+    cluster.nodes.map((n) => ({
+      ID: n.id, Name: n.name, Address: n.address, Status: 'ready', Datacenter: 'dc1',
+      Drivers: Object.fromEntries((n.drivers ?? DEFAULT_DRIVERS).map((d) => [d, { Detected: true, Healthy: true, HealthDescription: 'Healthy', Attributes: null }])),
+    })));
   app.get('/v1/node/:id', async (request) => {
     const node = found(cluster.nodes.find((n) => n.id === id(request)), 'node');
     const devices = node.devices.map((d) => ({

@@ -40,7 +40,8 @@ function decodeRegister(request: FastifyRequest, urlId: string | undefined): Job
     if (err instanceof DecodeError) throw new NomadHttpError(400, `Failed to decode request: ${err.message}`);
     throw err;
   }
-  if (!body.Job.ID) throw new NomadHttpError(400, "Job ID hasn't been provided");
+  // Only an absent ID is refused here (the agent's own check); an empty one fails validation below (a 500).
+  if (body.Job.ID === undefined || body.Job.ID === null) throw new NomadHttpError(400, "Job ID hasn't been provided");
   if (urlId !== undefined && body.Job.ID !== urlId) throw new NomadHttpError(400, 'Job ID does not match name');
   return body as JobRegisterRequest;
 }

@@ -120,7 +120,9 @@ function validateGroup(g: Json): string[] {
 export function validateJob(job: Json): string[] {
   const errors: string[] = [];
   if (!job.Region) errors.push('Missing job region');
-  if (/\s/.test(String(job.ID))) errors.push('Job ID contains a space');
+  if (!job.ID) errors.push('Missing job ID');
+  else if (/\s/.test(String(job.ID))) errors.push('Job ID contains a space');
+  if (!job.Name) errors.push('Missing job name');
   if (!oneOf(job.Type, ['service', 'batch', 'system', 'sysbatch'])) errors.push(`Invalid job type: "${String(job.Type)}"`);
   const priority = Number(job.Priority ?? 50);
   if (priority < 1 || priority > 100) errors.push('Job priority must be between [1, 100]');

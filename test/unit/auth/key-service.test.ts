@@ -64,6 +64,18 @@ describe('KeyService', () => {
     expect(await keys.verify(other.key)).toBeDefined();
   });
 
+  it('issues deployment-wide tokens per revision and revokes one revision’s without touching the others', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const [a, a2, b] = [await keys.createWorkerToken('dep_1', undefined, 'rev-a'), await keys.createWorkerToken('dep_1', undefined, 'rev-a'), await keys.createWorkerToken('dep_1', undefined, 'rev-b')];
+    const other = await keys.createWorkerToken('dep_2', undefined, 'rev-a');
+    expect(a.info).toMatchObject({ name: 'worker:dep_1@rev-a', deployment_id: 'dep_1', revision_id: 'rev-a' });
+    expect(await keys.verify(a.key)).toMatchObject({ kind: 'worker', deploymentId: 'dep_1', replicaId: undefined });
+    expect(await keys.revokeRevisionTokens('dep_1', 'rev-a')).toBe(2);
+    expect([await keys.verify(a.key), await keys.verify(a2.key)]).toEqual([undefined, undefined]);
+    expect(await keys.verify(b.key)).toBeDefined();
+    expect(await keys.verify(other.key)).toBeDefined();
+  });
+
   it('adopts a configured admin key once, idempotently', async () => {
     const keys = new KeyService(new MemoryStateStore());
     expect(await keys.hasAdminKey()).toBe(false);

@@ -10,21 +10,22 @@ import { WriteBatcher } from '../../../src/queue/write-batcher.js';
 import { createLogger } from '../../../src/shared/logger.js';
 import { MemoryStateStore } from '../../doubles/memory-state-store.js';
 import { FakeClock } from '../../helpers/test-server.js';
+import { ReplicaTable } from './replica-table.js';
 
 const DEP = 'dep_1';
 const replica = (id: string): Claimant => ({ key: `replica:${id}`, replicaId: id });
 const keyWorker: Claimant = { key: 'key:k1@host-a', hostname: 'host-a' };
 
-function build(store = new MemoryStateStore(), clock = new FakeClock(), alive = () => true) {
+function build(store = new MemoryStateStore(), clock = new FakeClock(), replicas = new ReplicaTable('r0', 'r1')) {
   const blobs = new DirectoryBlobStore(mkdtempSync(path.join(tmpdir(), 'gantry-queue-blobs-')));
   const queue = new JobQueue({
     store: new JobStore(store, blobs, new WriteBatcher(store)),
     clock,
     logger: createLogger({ level: 'silent' }),
     settings: { leaseSweepMs: 60_000, claimCeilingMs: 24 * 3_600_000, maxOutputBytes: 1024 * 1024, retentionMs: 7 * 86_400_000 },
-    isReplicaAlive: async () => alive(),
+    incarnations: replicas.incarnations,
   });
-  return { queue, store, clock, blobs };
+  return { queue, store, clock, blobs, replicas };
 }
 
 describe('JobQueue', () => {
@@ -162,6 +163,7 @@ describe('JobQueue', () => {
     env.clock.advance(3_600_000);
     await env.queue.expireLeases();
     expect((await env.queue.view(DEP, job.request_id))?.status).toBe('running');
+    env.replicas.stop('r0'); // the scheduler reports an exit once the process is gone
     expect(await env.queue.releaseReplica(DEP, 'r0', 'exited')).toBe(1);
     expect(await env.queue.view(DEP, job.request_id)).toMatchObject({ status: 'pending', retries: 1 });
   });
@@ -169,7 +171,9 @@ describe('JobQueue', () => {
   it('fails a job whose claim is lost after max_retries, saying why', async () => {
     const job = await submit({}, 0, 1);
     for (let attempt = 0; attempt < 2; attempt++) {
+      env.replicas.start('r0');
       await retrieve(replica('r0'));
+      env.replicas.stop('r0');
       await env.queue.releaseReplica(DEP, 'r0', 'exited');
     }
     const view = await env.queue.view(DEP, job.request_id);
@@ -229,7 +233,7 @@ describe('JobQueue', () => {
     const job = await submit();
     await retrieve(replica('r0'));
     await env.queue.close();
-    const next = build(env.store, env.clock, () => false);
+    const next = build(env.store, env.clock, new ReplicaTable());
     await next.queue.start();
     expect(await next.queue.view(DEP, job.request_id)).toMatchObject({ status: 'pending', retries: 1 });
     await next.queue.close();

@@ -73,6 +73,36 @@ describe('WriteBatcher', () => {
       expect(await store.get('a')).toBeUndefined();
     });
 
+    it('refuses a write queued under a leadership that ended, even when a new one began before the flush', async () => {
+      const store = new MemoryStateStore();
+      const first = await store.put('leader', 'https://a:1');
+      const batcher = new WriteBatcher(store);
+      batcher.open(fence(first));
+      const old = batcher.write(set('old'));
+      // The leadership ends and this replica wins the next one, all before the group commit flushes.
+      batcher.refuse();
+      const second = await store.put('leader', 'https://a:1');
+      batcher.open(fence(second));
+      const fresh = batcher.write(set('new'));
+      await expect(old).rejects.toMatchObject({ code: 'GANTRY_ERR_NOT_LEADER' });
+      await fresh;
+      expect(await store.get('old')).toBeUndefined();
+      expect((await store.get('new'))?.value).toBe('1');
+    });
+
+    it('never mixes two leaderships in one transaction', async () => {
+      const store = new MemoryStateStore();
+      const first = await store.put('leader', 'https://a:1');
+      const batcher = new WriteBatcher(store);
+      batcher.open(fence(first));
+      const old = batcher.write(set('old'));
+      batcher.open(fence(first)); // a new leadership, though its fence reads the same
+      const fresh = batcher.write(set('new'));
+      const results = await Promise.allSettled([old, fresh]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+      expect(await store.get('old')).toBeUndefined();
+    });
+
     it('keeps room for the fence: a caller may write MAX_TXN_OPS - 1 operations', async () => {
       const store = new MemoryStateStore();
       const index = await store.put('leader', 'x');

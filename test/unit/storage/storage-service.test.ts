@@ -1,25 +1,44 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../src/auth/principal.js';
 import { DirectoryBlobStore } from '../../../src/blobs/directory/directory-blob-store.js';
 import { StorageService } from '../../../src/storage/storage-service.js';
+import type { JobLookup } from '../../../src/storage/worker-outputs.js';
+import { newId } from '../../../src/shared/ids.js';
 import { MemoryStateStore } from '../../doubles/memory-state-store.js';
 import { FakeClock } from '../../helpers/test-server.js';
 
 const TTL = 600;
 const BASE = 'https://gantry.test:8443';
 const user: Principal = { kind: 'user', keyId: 'key_user', name: 'alice', role: 'user' };
-const worker = (deploymentId: string): Principal => ({
+const worker = (deploymentId: string, replicaId: string | null = 'r1'): Principal => ({
   kind: 'worker',
   keyId: `key_${deploymentId}`,
   name: `worker:${deploymentId}`,
   deploymentId,
-  replicaId: 'r1',
+  replicaId: replicaId ?? undefined,
 });
+
+/** Jobs by `<deployment>/<request id>`, as the queue's records hold them. */
+class FakeJobs implements JobLookup {
+  readonly jobs = new Map<string, { status: 'running' | 'done'; claim?: { replica_id?: string } }>();
+  async load(deploymentId: string, requestId: string) {
+    return this.jobs.get(`${deploymentId}/${requestId}`);
+  }
+  running(deploymentId: string, replicaId = 'r1'): string {
+    const requestId = newId();
+    this.jobs.set(`${deploymentId}/${requestId}`, { status: 'running', claim: { replica_id: replicaId } });
+    return requestId;
+  }
+}
+
+/** A direct HTTP request's output name, as Sprocket makes it (a fresh UUIDv4). */
+const httpOutput = (name: string): string => `${randomUUID()}-${name}`;
 
 /** The query of a signed URL, as Fastify would parse it. */
 const queryOf = (url: string): Record<string, string> => Object.fromEntries(new URL(url).searchParams);
@@ -32,15 +51,17 @@ describe('StorageService', () => {
   let staging: DirectoryBlobStore;
   let blobs: DirectoryBlobStore;
   let storage: StorageService;
+  let jobs: FakeJobs;
 
   beforeEach(() => {
+    jobs = new FakeJobs();
     dir = mkdtempSync(path.join(tmpdir(), 'gantry-storage-'));
     clock = new FakeClock();
     state = new MemoryStateStore();
     blobs = new DirectoryBlobStore(path.join(dir, 'files'));
     staging = new DirectoryBlobStore(path.join(dir, 'multipart'));
     const signingKey = Buffer.alloc(32, 7);
-    storage = new StorageService({ state, blobs, staging, signingKey, clock, ttlSeconds: TTL, maxUploadBytes: 1000 });
+    storage = new StorageService({ state, blobs, staging, jobs, signingKey, clock, ttlSeconds: TTL, maxUploadBytes: 1000 });
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -132,12 +153,13 @@ describe('StorageService', () => {
     });
 
     it('records who asked for the URL on its ticket, and sweeps tickets once they expire', async () => {
-      const { url } = await storage.createUploadUrl('t', worker('dep-a'), BASE);
+      const t = httpOutput('t');
+      const { url } = await storage.createUploadUrl(t, worker('dep-a'), BASE);
       const ticket = await state.get(`storage/tickets/${queryOf(url)['X-Gantry-Nonce']}`);
       expect(JSON.parse(ticket!.value)).toMatchObject({
-        filename: 't',
+        filename: t,
         used_at: null,
-        requested_by: { kind: 'worker', key_id: 'key_dep-a', deployment_id: 'dep-a' },
+        requested_by: { kind: 'worker', key_id: 'key_dep-a', deployment_id: 'dep-a', replica_id: 'r1' },
       });
       expect(await storage.sweepExpired()).toEqual({ tickets: 0, uploads: 0 });
       clock.advance((TTL + 1) * 1000);
@@ -154,45 +176,90 @@ describe('StorageService', () => {
     });
   });
 
+  describe('worker uploads: only the outputs of the job the worker runs (issue 15 item 2)', () => {
+    const refusal = { code: 'GANTRY_ERR_STORAGE_NOT_JOB_OUTPUT' };
+
+    it('refuses names inside a volume’s prefix or the queue’s, and names of no job', async () => {
+      for (const name of ['vol-data/pantry/0/injected.py', `queue/${newId()}`, 'plain.txt', `${newId()}-x/y.txt`]) {
+        await expect(storage.createUploadUrl(name, worker('dep-a'), BASE), name).rejects.toMatchObject(refusal);
+      }
+    });
+
+    it('takes <request id>-<name> for a running job of its deployment held by its replica', async () => {
+      const requestId = jobs.running('dep-a', 'r1');
+      await uploadAs(worker('dep-a'), `${requestId}-out.png`, 'png');
+      expect(await contentOf(`${requestId}-out.png`)).toBe('png');
+    });
+
+    it('refuses another replica’s, another deployment’s and a finished job’s outputs', async () => {
+      const elsewhere = jobs.running('dep-a', 'r2');
+      const other = jobs.running('dep-b', 'r1');
+      const finished = jobs.running('dep-a', 'r1');
+      jobs.jobs.set(`dep-a/${finished}`, { status: 'done', claim: { replica_id: 'r1' } });
+      for (const requestId of [elsewhere, other, finished]) {
+        await expect(storage.createUploadUrl(`${requestId}-out.png`, worker('dep-a'), BASE)).rejects.toMatchObject(refusal);
+      }
+    });
+
+    it('checks again when the bytes arrive: the job may have ended since', async () => {
+      const requestId = jobs.running('dep-a');
+      const { url } = await storage.createUploadUrl(`${requestId}-late.bin`, worker('dep-a'), BASE);
+      jobs.jobs.set(`dep-a/${requestId}`, { status: 'done' });
+      await expect(storage.acceptUpload(`${requestId}-late.bin`, queryOf(url), body('x'))).rejects.toMatchObject(refusal);
+    });
+
+    it('binds a deployment-wide token (Nomad) to running jobs of its deployment', async () => {
+      const nomadWorker = worker('dep-a', null); // issued to the deployment, not to one replica
+      await uploadAs(nomadWorker, `${jobs.running('dep-a', 'alloc-1')}-o.txt`, 'ok');
+      await expect(storage.createUploadUrl(`${jobs.running('dep-b')}-o.txt`, nomadWorker, BASE)).rejects.toMatchObject(refusal);
+    });
+  });
+
   describe('ownership', () => {
+    const aBin = httpOutput('a.bin');
+    const raceBin = httpOutput('race.bin');
+    const f = httpOutput('f');
+
     it('lets a worker write new names and its own files, not another deployment’s', async () => {
-      await uploadAs(worker('dep-a'), 'a.bin', 'a1');
-      await uploadAs(worker('dep-a'), 'a.bin', 'a2');
-      await expect(storage.createUploadUrl('a.bin', worker('dep-b'), BASE)).rejects.toMatchObject({
+      await uploadAs(worker('dep-a'), aBin, 'a1');
+      await uploadAs(worker('dep-a'), aBin, 'a2');
+      await expect(storage.createUploadUrl(aBin, worker('dep-b'), BASE)).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
-      expect(await contentOf('a.bin')).toBe('a2');
+      expect(await contentOf(aBin)).toBe('a2');
     });
 
     it('checks ownership again when the bytes arrive', async () => {
-      const { url } = await storage.createUploadUrl('race.bin', worker('dep-b'), BASE);
-      await uploadAs(worker('dep-a'), 'race.bin', 'from a');
-      await expect(storage.acceptUpload('race.bin', queryOf(url), body('from b'))).rejects.toMatchObject({
+      const { url } = await storage.createUploadUrl(raceBin, worker('dep-b'), BASE);
+      await uploadAs(worker('dep-a'), raceBin, 'from a');
+      await expect(storage.acceptUpload(raceBin, queryOf(url), body('from b'))).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
-      expect(await contentOf('race.bin')).toBe('from a');
+      expect(await contentOf(raceBin)).toBe('from a');
     });
 
     it('lets a user overwrite anything, after which the file is the users’', async () => {
-      await uploadAs(worker('dep-a'), 'f', 'worker');
-      await uploadAs(user, 'f', 'user');
-      await expect(storage.createUploadUrl('f', worker('dep-a'), BASE)).rejects.toMatchObject({
+      await uploadAs(worker('dep-a'), f, 'worker');
+      await uploadAs(user, f, 'user');
+      await expect(storage.createUploadUrl(f, worker('dep-a'), BASE)).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
     });
 
     it('treats a stored file without a record as the users’', async () => {
-      await blobs.write('volume/0/file', Buffer.from('x'));
-      await expect(storage.createUploadUrl('volume/0/file', worker('dep-a'), BASE)).rejects.toMatchObject({
+      const file = httpOutput('file');
+      await blobs.write(file, Buffer.from('x'));
+      await expect(storage.createUploadUrl(file, worker('dep-a'), BASE)).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
     });
 
     it('lets a worker read only its own deployment’s files', async () => {
-      await uploadAs(worker('dep-a'), 'mine', 'x');
-      await expect(text((await storage.open('mine', worker('dep-a'))).stream)).resolves.toBe('x');
-      await expect(storage.open('mine', worker('dep-b'))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE' });
-      await expect(storage.createDownloadUrl('mine', BASE, worker('dep-b'))).rejects.toMatchObject({
+      const mine = `${jobs.running('dep-a')}-mine`;
+      await uploadAs(worker('dep-a'), mine, 'x');
+      await expect(text((await storage.open(mine, worker('dep-a'))).stream)).resolves.toBe('x');
+      await expect(storage.open(mine, worker('dep-b'))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE' });
+      await expect(storage.createDownloadUrl(mine, BASE, worker('dep-b'))).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
       await expect(storage.open('nothing', worker('dep-a'))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_NOT_FOUND' });
@@ -301,19 +368,21 @@ describe('StorageService', () => {
     });
 
     it('answers upload-not-found for another filename or another deployment’s worker', async () => {
-      const start = await storage.initMultipart('owned', 1, worker('dep-a'), BASE);
+      const owned = httpOutput('owned');
+      const start = await storage.initMultipart(owned, 1, worker('dep-a'), BASE);
       const notFound = { code: 'GANTRY_ERR_STORAGE_UPLOAD_NOT_FOUND' };
       await expect(storage.abortMultipart('other', start.upload_id, worker('dep-a'))).rejects.toMatchObject(notFound);
-      await expect(storage.abortMultipart('owned', start.upload_id, worker('dep-b'))).rejects.toMatchObject(notFound);
-      await expect(storage.abortMultipart('owned', 'no-such-id', user)).rejects.toMatchObject(notFound);
-      await storage.abortMultipart('owned', start.upload_id, worker('dep-a'));
+      await expect(storage.abortMultipart(owned, start.upload_id, worker('dep-b'))).rejects.toMatchObject(notFound);
+      await expect(storage.abortMultipart(owned, 'no-such-id', user)).rejects.toMatchObject(notFound);
+      await storage.abortMultipart(owned, start.upload_id, worker('dep-a'));
     });
 
     it('records the deployment that started the upload as the owner', async () => {
-      const start = await storage.initMultipart('mp', 1, worker('dep-a'), BASE);
+      const mp = httpOutput('mp');
+      const start = await storage.initMultipart(mp, 1, worker('dep-a'), BASE);
       const part = await storage.acceptPart(start.upload_id, 1, queryOf(start.part_upload_urls[0]!.url), body('x'));
-      await storage.completeMultipart('mp', start.upload_id, [{ part_number: 1, etag: part.etag }], worker('dep-a'));
-      await expect(storage.initMultipart('mp', 1, worker('dep-b'), BASE)).rejects.toMatchObject({
+      await storage.completeMultipart(mp, start.upload_id, [{ part_number: 1, etag: part.etag }], worker('dep-a'));
+      await expect(storage.initMultipart(mp, 1, worker('dep-b'), BASE)).rejects.toMatchObject({
         code: 'GANTRY_ERR_STORAGE_OWNED_ELSEWHERE',
       });
     });

@@ -99,12 +99,13 @@ describe('ensureLocalTls', () => {
     expect(ca.getExtension('basicConstraints')).toMatchObject({ cA: true, pathLenConstraint: 0, critical: true });
     expect(ca.getExtension('keyUsage')).toMatchObject({ keyCertSign: true, cRLSign: true, digitalSignature: false });
     expect(new X509Certificate(tls.ca).subject).toMatch(/^CN=Gantry local CA \(.+\)$/m);
-    expect(ca.validity.notAfter.getUTCFullYear() - new Date(clock.ms).getUTCFullYear()).toBe(10);
+    expect(ca.validity.notAfter.getTime()).toBe(clock.ms + 365 * DAY_MS);
+    expect(ca.getExtension({ id: '2.5.29.30' } as unknown as string)).toMatchObject({ critical: true });
     expect(server.subject.getField('CN').value).toBe('localhost');
     expect(server.getExtension('extKeyUsage')).toMatchObject({ serverAuth: true });
     expect(server.getExtension('keyUsage')).toMatchObject({ digitalSignature: true, keyEncipherment: true });
     expect(server.validity.notBefore.getTime()).toBe(clock.ms - 5 * 60_000);
-    expect(server.validity.notAfter.getTime()).toBe(clock.ms + 397 * DAY_MS);
+    expect(server.validity.notAfter.getTime()).toBe(clock.ms + 90 * DAY_MS);
     const caKeyId = (ca.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
     const authorityKeyId = (server.getExtension('authorityKeyIdentifier') as { value: string }).value;
     expect(forge.util.bytesToHex(authorityKeyId)).toContain(caKeyId); // the keyIdentifier inside the extension
@@ -120,28 +121,28 @@ describe('ensureLocalTls', () => {
     expect(second.key).toBe(first.key);
   });
 
-  it('reissues the server certificate but keeps the CA when a name is added', async () => {
+  it('replaces the CA, whose name constraints leave the new names out, when a name is added', async () => {
     const first = await ensureLocalTls({ dir, hostnames: [] });
     const second = await ensureLocalTls({ dir, hostnames: ['gantry.example', '10.0.0.5'] });
-    expect(second).toMatchObject({ createdCa: false, createdCert: true });
-    expect(fingerprints(second).ca).toBe(fingerprints(first).ca);
+    expect(second).toMatchObject({ createdCa: true, createdCert: true });
+    expect(fingerprints(second).ca).not.toBe(fingerprints(first).ca);
     expect(leaf(second).checkHost('gantry.example')).toBe('gantry.example');
     expect(leaf(second).checkIP('10.0.0.5')).toBe('10.0.0.5');
     expect(leaf(second).verify(new X509Certificate(second.ca).publicKey)).toBe(true);
     const third = await ensureLocalTls({ dir, hostnames: [] });
-    expect(third.createdCert).toBe(false); // extra names on the certificate are no reason to reissue
+    expect(third).toMatchObject({ createdCa: false, createdCert: false }); // extra names are no reason to reissue
   });
 
   it('reissues the server certificate within 30 days of its expiry, from the same CA', async () => {
     const clock = movableClock();
     const first = await ensureLocalTls({ dir, hostnames: [], clock });
-    clock.ms += 360 * DAY_MS;
+    clock.ms += 59 * DAY_MS;
     expect((await ensureLocalTls({ dir, hostnames: [], clock })).createdCert).toBe(false);
-    clock.ms += 20 * DAY_MS;
+    clock.ms += 2 * DAY_MS;
     const renewed = await ensureLocalTls({ dir, hostnames: [], clock });
     expect(renewed).toMatchObject({ createdCa: false, createdCert: true });
     expect(fingerprints(renewed).ca).toBe(fingerprints(first).ca);
-    expect(forge.pki.certificateFromPem(renewed.cert).validity.notAfter.getTime()).toBe(clock.ms + 397 * DAY_MS);
+    expect(forge.pki.certificateFromPem(renewed.cert).validity.notAfter.getTime()).toBe(clock.ms + 90 * DAY_MS);
   });
 
   it('replaces the CA, and with it the server certificate, within 30 days of the CA expiry', async () => {
@@ -157,7 +158,8 @@ describe('ensureLocalTls', () => {
     const clock = movableClock();
     const first = await ensureLocalTls({ dir, hostnames: [], clock });
     const caNotAfter = forge.pki.certificateFromPem(first.ca).validity.notAfter.getTime();
-    clock.ms = caNotAfter - 100 * DAY_MS;
+    clock.ms = caNotAfter - 60 * DAY_MS;
+    rmSync(path.join(dir, 'server.pem'));
     const late = await ensureLocalTls({ dir, hostnames: [], clock });
     expect(late.createdCa).toBe(false);
     expect(forge.pki.certificateFromPem(late.cert).validity.notAfter.getTime()).toBe(caNotAfter);

@@ -10,7 +10,7 @@ let server: CertificateFacts;
 let strangerServer: CertificateFacts;
 
 beforeAll(async () => {
-  const caPair = await issueCa(NOW, 'test');
+  const caPair = await issueCa(NOW, 'test', certificateNames(['gantry.example']));
   const otherPair = await issueCa(NOW, 'test'); // same subject, different key
   ca = readCertificate(caPair.cert);
   otherCa = readCertificate(otherPair.cert);
@@ -26,7 +26,16 @@ describe('caRenewal', () => {
     { name: 'renews a CA not yet valid', at: () => ca.notBefore - 1000, cert: () => ca, expected: 'not-yet-valid' },
     { name: 'refuses a server certificate as CA', at: () => NOW, cert: () => server, expected: 'not-a-ca' },
   ])('$name', ({ at, cert, expected }) => {
-    expect(caRenewal(cert(), at())).toBe(expected);
+    expect(caRenewal(cert(), at(), certificateNames([]))).toBe(expected);
+  });
+
+  it('replaces a CA whose name constraints leave out a requested name (issue 15 item 10)', () => {
+    expect(caRenewal(otherCa, NOW, certificateNames(['gantry.example']))).toBe('outside-constraints');
+    expect(caRenewal(ca, NOW, certificateNames(['gantry.example']))).toBeUndefined();
+  });
+
+  it('replaces a CA without name constraints', () => {
+    expect(caRenewal({ ...ca, permitted: undefined }, NOW, certificateNames([]))).toBe('unconstrained');
   });
 });
 
@@ -37,8 +46,8 @@ describe('serverRenewal', () => {
     { name: 'keeps a certificate with every name', at: NOW, hostnames: ['Gantry.Example'], expected: undefined },
     { name: 'keeps a certificate with extra names', at: NOW, hostnames: [], expected: undefined },
     { name: 'renews when a name is missing', at: NOW, hostnames: ['10.0.0.9'], expected: 'missing-name' },
-    { name: 'keeps it 366 days on (31 left)', at: NOW + 366 * DAY_MS, hostnames: [], expected: undefined },
-    { name: 'renews it 368 days on (29 left)', at: NOW + 368 * DAY_MS, hostnames: [], expected: 'expiring' },
+    { name: 'keeps it 59 days on (31 left)', at: NOW + 59 * DAY_MS, hostnames: [], expected: undefined },
+    { name: 'renews it 61 days on (29 left)', at: NOW + 61 * DAY_MS, hostnames: [], expected: 'expiring' },
     { name: 'renews it when the clock went back', at: NOW - DAY_MS, hostnames: [], expected: 'not-yet-valid' },
   ])('$name', ({ at, hostnames, expected }) => {
     expect(serverRenewal(server, ca, requested(hostnames), at)).toBe(expected);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ describe('VolumeService', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const upload = (name: string, content: string) => blobs.write(name, Buffer.from(content));
+  const upload = (name: string, content: string) => blobs.write(`uploads/${name}`, Buffer.from(content));
 
   describe('create and get', () => {
     it('creates version 0 and lists its files relative to the source prefix', async () => {
@@ -189,7 +189,8 @@ describe('VolumeService', () => {
         name: 'pantry',
         version: 1,
         sourcePrefix: 'pantry/1',
-        hostPath: path.join(blobs.root, 'pantry', '1'),
+        filesPrefix: expect.stringMatching(new RegExp(`^volumes/${id}/1/[0-9a-f-]{36}$`)),
+        hostPath: blobs.localPath(mount.filesPrefix),
       });
       expect(readFileSync(path.join(mount.hostPath, 'curry.txt'), 'utf8')).toBe('cumin, more');
     });
@@ -283,7 +284,7 @@ describe('VolumeService', () => {
       await volumes.delete('pantry');
       expect(await codeOf(volumes.get(id))).toBe('GANTRY_ERR_VOLUME_NOT_FOUND');
       expect(await state.list('volumes/')).toEqual([]);
-      expect(await blobs.stat('pantry/0/curry.txt')).toMatchObject({ size: 5 });
+      expect(await blobs.stat('uploads/pantry/0/curry.txt')).toMatchObject({ size: 5 });
       // The name is free again.
       expect((await volumes.create({ name: 'pantry', content: files('pantry/0') })).id).not.toBe(id);
     });
@@ -315,8 +316,39 @@ describe('VolumeService', () => {
   it('finds no files for a prefix that has none on disk and still gives its would-be directory', async () => {
     await volumes.create({ name: 'empty', content: files('empty/0') });
     const mount = await volumes.resolveMount('empty', undefined);
-    expect(mount.hostPath).toBe(path.join(blobs.root, 'empty', '0'));
+    expect(mount.hostPath).toBe(blobs.localPath(mount.filesPrefix));
     expect(existsSync(mount.hostPath)).toBe(false);
+  });
+
+  describe('frozen versions (issue 15 item 2)', () => {
+    it('freezes a version on its first mount: later uploads and overwrites change nothing mounted', async () => {
+      await upload('pantry/0/curry.txt', 'cumin');
+      await volumes.create({ name: 'pantry', content: files('pantry/0') });
+      const mount = await volumes.resolveMount('pantry', 0);
+      await upload('pantry/0/injected.py', 'import os');
+      await upload('pantry/0/curry.txt', 'poison');
+      expect(readdirSync(mount.hostPath)).toEqual(['curry.txt']);
+      expect(readFileSync(path.join(mount.hostPath, 'curry.txt'), 'utf8')).toBe('cumin');
+      expect((await volumes.get('pantry')).content.files.map((f) => [f.name, f.size])).toEqual([['curry.txt', 5]]);
+      expect(await volumes.resolveMount('pantry', 0)).toEqual(mount);
+    });
+
+    it('lets concurrent first mounts agree on one frozen copy and leaves no other behind', async () => {
+      await upload('pantry/0/curry.txt', 'cumin');
+      const { id } = await volumes.create({ name: 'pantry', content: files('pantry/0') });
+      const mounts = await Promise.all([1, 2, 3].map(() => volumes.resolveMount('pantry', 0)));
+      expect(new Set(mounts.map((m) => m.filesPrefix)).size).toBe(1);
+      expect((await blobs.list(`volumes/${id}/`)).map((b) => b.name)).toEqual([`${mounts[0]!.filesPrefix}/curry.txt`]);
+    });
+
+    it('removes the frozen copies with the volume', async () => {
+      await upload('pantry/0/curry.txt', 'cumin');
+      const { id } = await volumes.create({ name: 'pantry', content: files('pantry/0') });
+      await volumes.resolveMount('pantry', 0);
+      await volumes.delete('pantry');
+      expect(await blobs.list(`volumes/${id}/`)).toEqual([]);
+      expect(await blobs.stat('uploads/pantry/0/curry.txt')).toMatchObject({ size: 5 });
+    });
   });
 });
 

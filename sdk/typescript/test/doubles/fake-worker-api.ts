@@ -1,4 +1,4 @@
-import type { ClaimedJob, JobStatus, UpdateOutcome, WorkerApi } from '../../src/api-client.js';
+import type { ClaimedJob, JobStatus, RetryOptions, UpdateOutcome, WorkerApi } from '../../src/api-client.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { JsonObject } from '../../src/types.js';
 
@@ -7,6 +7,7 @@ export interface RecordedUpdate {
   status: JobStatus;
   payload: JsonObject;
   info: JsonObject | undefined;
+  retry?: RetryOptions;
 }
 
 /** The worker's view of Gantry, in memory: hands out queued jobs and records status updates. */
@@ -16,6 +17,8 @@ export class FakeWorkerApi implements Pick<WorkerApi, 'retrieve' | 'postStatus'>
   readonly updates: RecordedUpdate[] = [];
   /** How `running` updates are answered (default: accepted). */
   runningAnswer: UpdateOutcome = 'ok';
+  /** How `done`/`failed` updates are answered, in order (default: accepted). */
+  readonly terminalAnswers: UpdateOutcome[] = [];
   retrieveCalls = 0;
 
   async retrieve(): Promise<ClaimedJob | undefined> {
@@ -25,9 +28,10 @@ export class FakeWorkerApi implements Pick<WorkerApi, 'retrieve' | 'postStatus'>
     return next;
   }
 
-  async postStatus(requestId: string, status: JobStatus, payload: JsonObject = {}, info?: JsonObject): Promise<UpdateOutcome> {
-    this.updates.push({ requestId, status, payload, info });
-    return status === 'running' ? this.runningAnswer : 'ok';
+  async postStatus(requestId: string, status: JobStatus, payload: JsonObject = {}, info?: JsonObject, retry?: RetryOptions): Promise<UpdateOutcome> {
+    JSON.stringify({ payload, info }); // the real client serializes the body first, and throws as it does
+    this.updates.push({ requestId, status, payload, info, ...(retry ? { retry } : {}) });
+    return status === 'running' ? this.runningAnswer : (this.terminalAnswers.shift() ?? 'ok');
   }
 
   final(requestId: string): RecordedUpdate | undefined {
