@@ -145,6 +145,7 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     gpus,
     clock,
     apiBaseUrl: () => publicUrl.get(),
+    sourceRoots: config.sourceRoots,
     scalingEvents,
   });
   const queue = buildQueue(config, { store: jobStore, clock, logger, scheduler });
@@ -280,6 +281,8 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.caFile ? { caFile: deps.caFile } : {}),
+    sandbox: config.sandbox.mode,
+    sandboxUids: config.sandbox.uids,
     // The secret store's key: resolved secret values in the scheduler's state files are sealed with it too.
     sealKey: loadOrCreateKeyFile(dataPaths(config.dataDir).secretsKey),
   });

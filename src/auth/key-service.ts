@@ -22,9 +22,13 @@ export class KeyService {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Creates a user or admin key and returns its plain text, the only time it is ever available. */
-  async createKey(name: string, role: 'admin' | 'user'): Promise<{ key: string; info: KeyInfo }> {
-    return this.insert(KEY_PREFIX[role] + randomToken(32), { name, role });
+  /**
+   * Creates a user or admin key and returns its plain text, the only time it is ever available.
+   * `allowLocalSource` lets a user key name any local project directory (x_gantry_source).
+   */
+  async createKey(name: string, role: 'admin' | 'user', options: { allowLocalSource?: boolean } = {}): Promise<{ key: string; info: KeyInfo }> {
+    const flag = options.allowLocalSource && role === 'user' ? { allow_local_source: true } : {};
+    return this.insert(KEY_PREFIX[role] + randomToken(32), { name, role, ...flag });
   }
 
   /** A token for one replica of one deployment (compat.md §8.14, §8.21). */

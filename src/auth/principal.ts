@@ -4,7 +4,7 @@
  * default they also name the one replica they were issued to, so a claim is tied to that replica (§8.2).
  */
 export type Principal =
-  | { kind: 'user'; keyId: string; name: string; role: 'admin' | 'user' }
+  | { kind: 'user'; keyId: string; name: string; role: 'admin' | 'user'; allowLocalSource?: boolean }
   | { kind: 'worker'; keyId: string; name: string; deploymentId: string; replicaId: string | undefined };
 
 export type KeyRole = 'admin' | 'user' | 'worker';
@@ -20,6 +20,8 @@ export interface KeyRecord {
   replica_id?: string;
   /** The revision a deployment-wide worker token was issued for (Nomad jobs: one token per revision). */
   revision_id?: string;
+  /** A user key that may name any local project directory (`gantry keys create --allow-local-source`). */
+  allow_local_source?: boolean;
 }
 
 /** A key as listed: everything but the hash. */
@@ -35,5 +37,6 @@ export function toPrincipal(record: KeyRecord): Principal {
       replicaId: record.replica_id,
     };
   }
-  return { kind: 'user', keyId: record.id, name: record.name, role: record.role };
+  const principal: Principal = { kind: 'user', keyId: record.id, name: record.name, role: record.role };
+  return record.allow_local_source ? { ...principal, allowLocalSource: true } : principal;
 }

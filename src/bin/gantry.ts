@@ -57,6 +57,7 @@ function keysAction(action: KeysAction['kind']) {
 withConfigOptions(keys.command('create').description('create an API key and print it once'))
   .requiredOption('--name <name>', 'a name to recognise the key by')
   .addOption(new Option('--role <role>', 'what the key may do').choices(['user', 'admin']).default('user'))
+  .option('--allow-local-source', 'let this user key run any local project directory (x_gantry_source); see GANTRY_SOURCE_ROOTS')
   .option('--json', 'print JSON')
   .action(keysAction('create'));
 

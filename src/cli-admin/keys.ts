@@ -6,7 +6,7 @@ import { buildStateStore } from '../deps.js';
 import { isAppError } from '../shared/errors.js';
 
 export type KeysAction =
-  | { kind: 'create'; opts: { name: string; role: 'user' | 'admin'; json?: boolean } }
+  | { kind: 'create'; opts: { name: string; role: 'user' | 'admin'; json?: boolean; allowLocalSource?: boolean } }
   | { kind: 'list'; opts: { json?: boolean; workers?: boolean } }
   | { kind: 'revoke'; opts: Record<string, unknown>; target: string };
 
@@ -33,9 +33,11 @@ export async function runKeysCommand(load: LoadConfigOptions, action: KeysAction
 async function perform(keys: KeyService, action: KeysAction): Promise<string> {
   switch (action.kind) {
     case 'create': {
-      const { key, info } = await keys.createKey(action.opts.name, action.opts.role);
+      const { name, role, allowLocalSource } = action.opts;
+      const { key, info } = await keys.createKey(name, role, { allowLocalSource: allowLocalSource === true });
       if (action.opts.json) return JSON.stringify({ ...info, key }, null, 2) + '\n';
-      return `Created ${info.role} key "${info.name}" (id ${info.id}):\n\n  ${key}\n\nIt is shown only this once.\n`;
+      const may = info.allow_local_source ? ' It may run local project directories (x_gantry_source).' : '';
+      return `Created ${info.role} key "${info.name}" (id ${info.id}):\n\n  ${key}\n\nIt is shown only this once.${may}\n`;
     }
     case 'list': {
       const all = (await keys.list()).filter((k) => action.opts.workers || k.role !== 'worker');
@@ -50,7 +52,13 @@ async function perform(keys: KeyService, action: KeysAction): Promise<string> {
 
 function keyTable(keys: KeyInfo[]): string {
   if (keys.length === 0) return 'No keys.\n';
-  const table = new Table({ head: ['ID', 'Name', 'Role', 'Deployment', 'Created'] });
-  for (const k of keys) table.push([k.id, k.name, k.role, k.deployment_id ?? '', k.created_at]);
+  const table = new Table({ head: ['ID', 'Name', 'Role', 'Local source', 'Deployment', 'Created'] });
+  for (const k of keys) table.push([k.id, k.name, k.role, localSourceColumn(k), k.deployment_id ?? '', k.created_at]);
   return table.toString() + '\n';
+}
+
+/** Who may name a local project directory: every admin key, and user keys made with --allow-local-source. */
+function localSourceColumn(k: KeyInfo): string {
+  if (k.role === 'admin') return 'yes (admin)';
+  return k.allow_local_source ? 'yes' : '';
 }

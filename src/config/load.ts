@@ -138,6 +138,8 @@ function resolveConfig(raw: RawConfig, cwd: string): ServerConfig {
     cluster,
     nomad: resolveNomad(raw, cwd),
     gpuTypes: raw.gpu_types,
+    sourceRoots: raw.source_roots.map((r) => path.resolve(cwd, r)),
+    sandbox: { mode: raw.sandbox, uids: raw.sandbox_uids },
   };
 }
 

@@ -55,6 +55,22 @@ const gpuTypeOptions = z
   })
   .strict();
 
+/** Absolute paths the environment gives separated by ":" (like PATH) and a TOML file as an array. */
+const pathList = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(':').map((s) => s.trim()).filter(Boolean) : value),
+  z.array(z.string().regex(/^\//, { message: 'expected absolute paths' })),
+);
+
+/** An inclusive id range `FIRST-LAST`. */
+const idRange = z
+  .string()
+  .trim()
+  .regex(/^\d+-\d+$/, { message: 'expected FIRST-LAST, like 200000-299999' })
+  .transform((s) => s.split('-').map(Number) as [number, number])
+  .refine(([first, last]) => first >= 1000 && last >= first && last < 2 ** 31, {
+    message: 'expected 1000 <= FIRST <= LAST < 2147483648',
+  });
+
 const url = z.url({ message: 'expected an absolute URL such as https://gantry.example.com:8443' });
 
 export const rawConfigSchema = z
@@ -164,6 +180,12 @@ export const rawConfigSchema = z
     nomad_progress_deadline_seconds: int(60, 48 * 3600).default(7200),
     /** Operator GPU types: `{ "<name>": { model, memory_mib?, mig_profile? } }` (JSON in the environment). */
     gpu_types: jsonish(z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { message: 'GPU type names are lowercase letters, digits, ".", "_" and "-"' }), gpuTypeOptions)).default({}),
+    /** Directories under which user keys may name local project directories, x_gantry_source (default: none). */
+    source_roots: pathList.default([]),
+    /** How local replicas are isolated: `bwrap` (required) or `none`, an explicit opt-out (default: bwrap). */
+    sandbox: z.enum(['bwrap', 'none']).default('bwrap'),
+    /** When the server runs as root, the uids replicas run as, one per deployment (default: 200000-299999). */
+    sandbox_uids: idRange.default([200_000, 299_999]),
     vault_addr: url.optional(),
     /** Vault token (default: none; then AppRole must be set). */
     vault_token: z.string().min(1).optional(),
@@ -257,6 +279,10 @@ export interface ServerConfig {
   };
   /** How to reach Nomad and what every worker job gets from the cluster (used when `cluster.nomadAddr` is set). */
   readonly nomad: NomadConfig;
+  /** Roots under which user keys may name local project directories (GANTRY_SOURCE_ROOTS). */
+  readonly sourceRoots: readonly string[];
+  /** Isolation of local replicas (GANTRY_SANDBOX, GANTRY_SANDBOX_UIDS). */
+  readonly sandbox: { readonly mode: 'bwrap' | 'none'; readonly uids: readonly [number, number] };
   /** Operator GPU types added to the built-in catalog (compat.md §8.10). */
   readonly gpuTypes: Readonly<Record<string, z.infer<typeof gpuTypeOptions>>>;
 }

@@ -12,10 +12,11 @@ import { DeploymentRecords } from './deployment-records.js';
 import { assertValidEnvironment, environmentView, overrideWarnings, resolveSecretEnvironment } from './environment.js';
 import type { GpuCatalog } from './gpu-catalog.js';
 import { resolveLocalSource } from './local-source.js';
+import { assertMayNameSource, realPathOf, type SourceCaller } from './source-access.js';
 import { jobIdOf } from './names.js';
 import { observe } from './status.js';
 import { toJobSpec } from './to-job-spec.js';
-import type { DeploymentRecord, DeploymentSpec, VolumeMount } from './types.js';
+import type { DeploymentRecord, DeploymentSpec, SourceRef, VolumeMount } from './types.js';
 import { formatLogs, type LogQuery } from './logs.js';
 
 /** The volume operations deployments need (implemented by VolumeService). */
@@ -38,6 +39,8 @@ export interface DeploymentServiceDeps {
   clock: Clock;
   /** The URL replicas reach Gantry at (TOGETHER_API_BASE_URL); known once the server listens. */
   apiBaseUrl: () => string;
+  /** Where user keys without --allow-local-source may name local project directories (default: nowhere). */
+  sourceRoots?: readonly string[];
   /** The autoscaler's recent decisions, shown as `x_gantry_scaling_events` (default: none shown). */
   scalingEvents?: { list(deploymentId: string): Promise<Array<{ at: string; event: string; from: number }>> };
 }
@@ -64,8 +67,11 @@ export class DeploymentService {
     this.records = new DeploymentRecords(deps.state);
   }
 
-  async create(input: CreateDeploymentInput): Promise<Record<string, unknown>> {
-    const resolved = await this.resolve(canonicalizeCreate(input), undefined);
+  /** `caller` is who asks: it decides whether `x_gantry_source` may be named (source-access.ts). */
+  async create(input: CreateDeploymentInput, caller: SourceCaller): Promise<Record<string, unknown>> {
+    const open = canonicalizeCreate(input);
+    const source = this.authorizeSource(open.x_gantry_source, true, caller);
+    const resolved = await this.resolve({ ...open, x_gantry_source: source }, undefined);
     const now = isoTime(this.deps.clock.now());
     const record: DeploymentRecord = {
       ...resolved.spec,
@@ -85,11 +91,13 @@ export class DeploymentService {
     return this.view(record);
   }
 
-  async update(idOrName: string, input: UpdateDeploymentInput): Promise<Record<string, unknown>> {
+  async update(idOrName: string, input: UpdateDeploymentInput, caller: SourceCaller): Promise<Record<string, unknown>> {
     const stored = await this.records.get(idOrName);
     const current = stored.record;
     const name = input.name ?? current.name;
-    const resolved = await this.resolve(canonicalizeUpdate(current, input, name), current);
+    const open = canonicalizeUpdate(current, input, name);
+    const source = this.authorizeSource(open.x_gantry_source, Boolean(input.x_gantry_source), caller);
+    const resolved = await this.resolve({ ...open, x_gantry_source: source }, current);
     const next = this.nextRecord(current, resolved, name);
     await this.records.update(stored, next);
     await this.applyOrUndo(next, resolved, async () => this.records.update(await this.records.get(next.id), current));
@@ -149,6 +157,18 @@ export class DeploymentService {
   async logs(idOrName: string, query: LogQuery): Promise<AsyncIterable<string[]>> {
     const { record } = await this.records.get(idOrName);
     return formatLogs(this.deps.scheduler, record, query);
+  }
+
+  /**
+   * Checks that `caller` may name the source it sends (`sent`); a kept source passes unless its real path
+   * changed since it was allowed. Returns the source with its real path noted.
+   */
+  private authorizeSource(source: SourceRef | null, sent: boolean, caller: SourceCaller): SourceRef | null {
+    if (!source) return source;
+    const real = realPathOf(source.path);
+    if (sent || real !== source.real_path) assertMayNameSource(caller, source.path, this.deps.sourceRoots ?? []);
+    const { real_path: _old, ...ref } = source;
+    return real ? { ...ref, real_path: real } : ref;
   }
 
   private nextRecord(current: DeploymentRecord, resolved: Resolved, name: string): DeploymentRecord {
@@ -264,7 +284,7 @@ export class DeploymentService {
       ready_replicas: observed.ready_replicas,
       environment_variables: environmentView(record),
       ...(autoscaling ? { autoscaling } : {}),
-      ...(x_gantry_source ? { x_gantry_source } : {}),
+      ...(x_gantry_source ? { x_gantry_source: withoutRealPath(x_gantry_source) } : {}),
       replica_events: observed.replica_events,
       ...(scaling.length ? { x_gantry_scaling_events: scaling } : {}),
     };
@@ -274,6 +294,11 @@ export class DeploymentService {
 /** The last change to the record was the autoscaler bringing it back from zero (not a deploy or PATCH). */
 function scaledFromZero(record: DeploymentRecord, last: { at: string; event: string; from: number } | undefined): boolean {
   return last?.event === 'ScaleUp' && last.from === 0 && Date.parse(last.at) >= Date.parse(record.updated_at);
+}
+
+function withoutRealPath(source: SourceRef): SourceRef {
+  const { real_path: _real, ...shown } = source;
+  return shown;
 }
 
 /** Without autoscaling a deployment runs min_replicas (§8.25); with it, the count stays within [min, max]. */

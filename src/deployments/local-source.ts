@@ -4,6 +4,7 @@ import { split as shellSplit } from 'shlex';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { LocalSource } from '../scheduler/scheduler.js';
 import { appError } from '../shared/errors.js';
+import { confinedFile, realPathOf } from './source-access.js';
 import type { SourceRef } from './types.js';
 
 /** `[tool.jig.image].cmd` when the config is silent (compat.md §2.2). */
@@ -13,18 +14,20 @@ const DEFAULT_CMD = 'python app.py';
  * Turns `x_gantry_source` into what the LocalScheduler runs: the directory, the command (shell-split as
  * Jig does), and for Python projects their dependencies. Config discovery follows the CLI's order
  * (compat.md §1.1): the named file, else `jig.toml`, else `pyproject.toml` with a `[tool.jig]` table.
+ * The directory is the real path the caller was allowed to name; every config file read must lie inside
+ * it, also through symbolic links, so no file outside is ever parsed (or its parse error echoed).
  */
 export function resolveLocalSource(ref: SourceRef): LocalSource {
-  assertDirectory(ref.path);
-  const config = readJigConfig(ref);
+  const dir = ref.real_path ?? realPathOf(ref.path) ?? ref.path;
+  assertDirectory(dir, ref.path);
+  const config = readJigConfig(dir, ref.config);
   const cmd = ref.cmd ?? stringAt(config.jig, ['image', 'cmd']) ?? DEFAULT_CMD;
-  const pyproject = path.join(ref.path, 'pyproject.toml');
-  const python = existsSync(pyproject);
+  const pyproject = confinedFile(dir, 'pyproject.toml', 'x_gantry_source.path');
   return {
-    path: ref.path,
+    path: dir,
     cmd: splitCommand(cmd, ref.cmd ? 'x_gantry_source.cmd' : 'x_gantry_source.config'),
-    python,
-    dependencies: python ? projectDependencies(config.pyproject ?? readToml(pyproject)) : [],
+    python: pyproject !== undefined,
+    dependencies: pyproject ? projectDependencies(config.pyproject ?? readToml(pyproject)) : [],
   };
 }
 
@@ -41,10 +44,10 @@ export function splitCommand(cmd: string, param: string): string[] {
   }
 }
 
-function assertDirectory(dir: string): void {
+function assertDirectory(dir: string, asSent: string): void {
   const isDir = existsSync(dir) && statSync(dir).isDirectory();
   if (!isDir) {
-    throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.path: ${dir} is not a directory on the server's machine`, {
+    throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.path: ${asSent} is not a directory on the server's machine`, {
       param: 'x_gantry_source.path',
     });
   }
@@ -55,17 +58,20 @@ interface FoundConfig {
   pyproject: Record<string, unknown> | undefined;
 }
 
-function readJigConfig(ref: SourceRef): FoundConfig {
-  const named = ref.config ? path.resolve(ref.path, ref.config) : undefined;
-  const candidates = named ? [named] : [path.join(ref.path, 'jig.toml'), path.join(ref.path, 'pyproject.toml')];
-  for (const file of candidates) {
-    if (!existsSync(file)) continue;
+function readJigConfig(dir: string, named: string | undefined): FoundConfig {
+  const candidates = named ? [named] : ['jig.toml', 'pyproject.toml'];
+  const param = named ? 'x_gantry_source.config' : 'x_gantry_source.path';
+  for (const name of candidates) {
+    const file = confinedFile(dir, name, param);
+    if (file === undefined) continue;
     const table = readToml(file);
-    const isPyproject = path.basename(file) === 'pyproject.toml';
+    const isPyproject = path.basename(name) === 'pyproject.toml';
     const jig = isPyproject ? tableAt(table, ['tool', 'jig']) : table;
     if (jig) return { jig, pyproject: isPyproject ? table : undefined };
   }
-  if (named) throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.config: ${named} not found`, { param: 'x_gantry_source.config' });
+  if (named) {
+    throw appError('GANTRY_ERR_REQUEST_INVALID', `x_gantry_source.config: ${named} not found in ${dir}`, { param: 'x_gantry_source.config' });
+  }
   return { jig: {}, pyproject: undefined };
 }
 

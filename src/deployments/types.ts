@@ -36,6 +36,11 @@ export interface SourceRef {
   cmd?: string;
   /** The config file within `path` (`jig.toml`, `pyproject.toml`, or another), when not the default. */
   config?: string;
+  /**
+   * The real path of `path` when the caller was allowed to name it (source-access.ts). Internal, never
+   * shown: a kept source whose real path has changed since (a symbolic link swapped) is checked again.
+   */
+  real_path?: string;
 }
 
 export interface DeploymentSpec {

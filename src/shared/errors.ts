@@ -46,6 +46,8 @@ export const ERRORS = {
   GANTRY_ERR_AUTH_INVALID_KEY: def(401, 'authentication_error'),
   GANTRY_ERR_AUTH_FORBIDDEN: def(403, 'permission_error'),
   GANTRY_ERR_AUTH_WRONG_DEPLOYMENT: def(403, 'permission_error'),
+  /** This key may not name a local project directory (x_gantry_source): see GANTRY_SOURCE_ROOTS. */
+  GANTRY_ERR_SOURCE_FORBIDDEN: def(403, 'permission_error'),
   GANTRY_ERR_KEY_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_SECRET_NOT_FOUND: def(404, 'not_found_error'),
   GANTRY_ERR_SECRET_EXISTS: def(400, 'invalid_request_error'),

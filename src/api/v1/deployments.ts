@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeploymentService } from '../../deployments/deployment-service.js';
+import { sourceCallerOf } from '../../deployments/source-access.js';
 import { CreateDeploymentBody, LogsQuery, UpdateDeploymentBody } from '../schemas/deployments.js';
 import { parseInput } from '../schemas/validate.js';
 
@@ -13,10 +14,12 @@ type ById = { Params: { id: string } };
 /** The Deployments API (compat.md §5.1), user keys only. `{id}` is an id or a name. */
 export async function deploymentsRoutes(app: FastifyInstance, { deployments }: DeploymentsRoutesOptions): Promise<void> {
   app.get('/v1/deployments', async () => ({ object: 'list', data: await deployments.list() }));
-  app.post('/v1/deployments', async (request) => deployments.create(parseInput(CreateDeploymentBody, request.body)));
+  app.post('/v1/deployments', async (request) =>
+    deployments.create(parseInput(CreateDeploymentBody, request.body), sourceCallerOf(request.principal)),
+  );
   app.get<ById>('/v1/deployments/:id', async (request) => deployments.get(request.params.id));
   app.patch<ById>('/v1/deployments/:id', async (request) =>
-    deployments.update(request.params.id, parseInput(UpdateDeploymentBody, request.body ?? {})),
+    deployments.update(request.params.id, parseInput(UpdateDeploymentBody, request.body ?? {}), sourceCallerOf(request.principal)),
   );
   app.delete<ById>('/v1/deployments/:id', async (request) => {
     await deployments.remove(request.params.id);

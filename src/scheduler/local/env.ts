@@ -47,6 +47,11 @@ export interface ReplicaEnvInput {
    * would otherwise put them, so one replica stopping would make the others stop claiming jobs.
    */
   markerDir?: string;
+  /**
+   * The replica's own writable scratch directory when it runs in the sandbox: its HOME (caches go there),
+   * with TMPDIR its private /tmp. The server's HOME and TMPDIR are not visible to it.
+   */
+  home?: string;
 }
 
 export function buildReplicaEnv(input: ReplicaEnvInput): Record<string, string> {
@@ -73,6 +78,7 @@ function platformEnv(input: ReplicaEnvInput, path: string | undefined): Record<s
     Object.assign(env, { SSL_CERT_FILE: ca, REQUESTS_CA_BUNDLE: ca, NODE_EXTRA_CA_CERTS: ca });
   }
   if (input.markerDir) env.SPROCKET_MARKER_DIR = input.markerDir;
+  if (input.home) Object.assign(env, { HOME: input.home, TMPDIR: '/tmp' });
   if (input.venvDir) {
     env.VIRTUAL_ENV = input.venvDir;
     env.PATH = path ? `${input.venvDir}/bin:${path}` : `${input.venvDir}/bin`;

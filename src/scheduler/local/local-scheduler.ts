@@ -14,8 +14,10 @@
  *   kept in memory across restarts, revoked when the replica is gone), and whole GPUs as
  *   CUDA_VISIBLE_DEVICES ("" when it needs none). A replica that cannot get its GPUs waits, Unschedulable;
  *   GPU types are not matched against nvidia-smi names (the operator decides what a local GPU is).
- * - Volumes are read-only binds in a bubblewrap mount namespace (sandbox.ts, mount-plan.ts); without a
- *   working bwrap, a spec with volumes is refused rather than started without its files.
+ * - Every replica runs in its own bubblewrap sandbox (sandbox.ts, mount-plan.ts): the machine read-only,
+ *   the data directory hidden, its own PID namespace, and a uid of its own when the server is root.
+ *   Volumes are read-only binds in it. Without a working bwrap, apply refuses and says what is missing;
+ *   GANTRY_SANDBOX=none (the operator's explicit opt-out) runs replicas unsandboxed and refuses volumes.
  * - Ready means the health check answered 200 (or, without a health path, 1 s alive). A check that times
  *   out keeps the replica as it was (§8.28); failing checks never restart a replica. Any exit does, with
  *   backoff 1 s doubling to 60 s; 3 exits within 10 minutes show as CrashLoopBackOff (backoff.ts).
@@ -68,6 +70,8 @@ export class LocalScheduler implements Scheduler {
     this.options = resolveOptions(options);
     const { dataDir, pythonBin, pipIndexUrl, extraPythonPackages: extraPackages, baseEnv } = this.options;
     const files = new StateFiles(dataDir, { sealKey: this.options.sealKey, logger: this.options.logger });
+    const { caFile, sandboxUids: uids } = this.options;
+    const sandbox = new Sandbox({ mode: this.options.sandbox, dataDir, caFile, uids, path: baseEnv.PATH });
     this.ctx = {
       options: this.options,
       logger: this.options.logger,
@@ -82,15 +86,16 @@ export class LocalScheduler implements Scheduler {
         extraPackages,
         sprocketPackage: this.options.sprocketPackage,
         baseEnv,
+        sandbox: sandbox.enabled ? sandbox : undefined,
       }),
-      sandbox: new Sandbox(this.options.sandbox, dataDir),
+      sandbox,
       reportExit: (exit) => this.reportExit(exit),
     };
   }
 
   /** Takes back the replicas a previous server left (see adoption.ts). Every other method awaits it too. */
   start(): Promise<void> {
-    this.started ??= Promise.resolve().then(() => {
+    this.started ??= this.reportSandbox().then(() => {
       this.deployments = restoreFromDisk(this.ctx);
       this.options.logger.info({ deployments: this.deployments.size }, 'local scheduler started');
     });
@@ -169,6 +174,17 @@ export class LocalScheduler implements Scheduler {
   }
 
   // ---- internals ----
+
+  /** Says at start when replicas will not be sandboxed, and why: the operator's opt-out, or what is missing. */
+  private async reportSandbox(): Promise<void> {
+    const reason = await this.ctx.sandbox.unavailableReason();
+    if (!reason) return;
+    if (!this.ctx.sandbox.enabled) {
+      this.options.logger.warn('GANTRY_SANDBOX=none: local replicas run unsandboxed, as the server\'s user, and can read its data directory');
+    } else {
+      this.options.logger.error({ reason }, `local replicas cannot be sandboxed, so none will start: ${reason}`);
+    }
+  }
 
   private reportExit(exit: ReplicaExit): void {
     for (const listener of this.listeners) {

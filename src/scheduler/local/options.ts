@@ -21,8 +21,10 @@ export interface LocalSchedulerOptions {
   gpuProbe?: () => Promise<Gpu[]>;
   /** Interpreter that makes virtualenvs (default: 'python3'). */
   pythonBin?: string;
-  /** Whether replicas run in a bubblewrap mount namespace (default: 'auto', only those with volumes). */
+  /** Whether replicas run in a bubblewrap sandbox, sandbox.ts (default: 'bwrap'; 'none' is the opt-out). */
   sandbox?: SandboxMode;
+  /** When the server runs as root, the uids replicas run as, `[first, last]` (default: [200000, 299999]). */
+  sandboxUids?: readonly [number, number];
   /** Package index for `pip install` (default: pip's own setting). */
   pipIndexUrl?: string;
   /** Installed into every virtualenv, e.g. the path of Gantry's sprocket wheel (default: []). */
@@ -62,6 +64,7 @@ export interface ResolvedLocalSchedulerOptions {
   gpuProbe: () => Promise<Gpu[]>;
   pythonBin: string;
   sandbox: SandboxMode;
+  sandboxUids: readonly [number, number];
   pipIndexUrl: string | undefined;
   extraPythonPackages: string[];
   sprocketPackage: string | undefined;
@@ -87,7 +90,8 @@ export function resolveOptions(options: LocalSchedulerOptions): ResolvedLocalSch
     publicUrl: options.publicUrl,
     gpuProbe: options.gpuProbe ?? probeNvidiaSmi,
     pythonBin: options.pythonBin ?? 'python3',
-    sandbox: options.sandbox ?? 'auto',
+    sandbox: options.sandbox ?? 'bwrap',
+    sandboxUids: options.sandboxUids ?? [200_000, 299_999],
     pipIndexUrl: options.pipIndexUrl,
     extraPythonPackages: options.extraPythonPackages ?? [],
     sprocketPackage: options.sprocketPackage,

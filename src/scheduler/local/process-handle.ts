@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { isSameProcessAlive, readProcStat, signalGroup } from './proc.js';
 
 /** How a replica's process ended. `code` is undefined when it died of a signal, or when it was adopted. */
@@ -25,6 +25,8 @@ export interface LaunchOptions {
   env: Record<string, string>;
   /** stdout and stderr are appended here, by the child itself, so output survives a server restart. */
   logPath: string;
+  /** A file given to the child as its stdin, then removed (default: no stdin). */
+  stdinFile?: string | undefined;
 }
 
 /** The command could not be started at all (not found, not executable). */
@@ -39,12 +41,13 @@ export class LaunchError extends Error {
  */
 export async function launchProcess(options: LaunchOptions): Promise<ProcessHandle> {
   const fd = openSync(options.logPath, 'a', 0o600);
+  const input = options.stdinFile === undefined ? 'ignore' : openSync(options.stdinFile, 'r');
   try {
     const child = spawn(options.file, options.args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', fd, fd],
+      stdio: [input, fd, fd],
     });
     const exited = new Promise<Ended>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code: code ?? undefined, signal: signal ?? undefined }));
@@ -57,6 +60,8 @@ export async function launchProcess(options: LaunchOptions): Promise<ProcessHand
     return { pid, startTime: readProcStat(pid)?.startTime ?? 0, exited, signal: (s) => signalGroup(pid, s) };
   } finally {
     closeSync(fd);
+    if (typeof input === 'number') closeSync(input);
+    if (options.stdinFile !== undefined) rmSync(options.stdinFile, { force: true });
   }
 }
 

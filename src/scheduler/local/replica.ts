@@ -189,16 +189,21 @@ export class Replica {
     const { options, sandbox } = this.ctx;
     const { volumes } = this.spec;
     const port = this.port!;
-    const markerDir = this.ctx.files.replicaDir(this.replicaId);
-    const env = buildReplicaEnv({ ...options, base: options.baseEnv, spec: this.spec, token, port, gpus, venvDir, markerDir });
+    const replicaDir = this.ctx.files.replicaDir(this.replicaId);
     const argv = replicaArgv(source.cmd, venvDir);
-    const sandboxed = sandbox.wraps(volumes);
     // apply() refuses this; a spec restored from disk under another sandbox setting must not slip through.
-    if (volumes.length > 0 && !sandboxed) throw new Error('volume mounts need bubblewrap, and the sandbox is off');
-    if (sandboxed && volumes.length > 0) this.volumePreload = { status: 'InProgress', startedAt: this.now() };
-    const command = sandboxed ? sandbox.wrap(argv, source.path, volumes) : { file: argv[0]!, args: argv.slice(1) };
-    mkdirSync(markerDir, { recursive: true, mode: 0o700 });
-    const handle = await launchProcess({ ...command, cwd: source.path, env, logPath: this.logPath() });
+    if (volumes.length > 0 && !sandbox.enabled) throw new Error('volume mounts need bubblewrap, and the sandbox is off');
+    if (volumes.length > 0) this.volumePreload = { status: 'InProgress', startedAt: this.now() };
+    mkdirSync(replicaDir, { recursive: true, mode: 0o700 });
+    // In the sandbox, the replica's own scratch directory is its HOME and holds Sprocket's marker files.
+    const home = sandbox.enabled ? sandbox.homeOf(replicaDir) : undefined;
+    const markerDir = home ?? replicaDir;
+    const env = buildReplicaEnv({ ...options, base: options.baseEnv, spec: this.spec, token, port, gpus, venvDir, markerDir, home });
+    const { deploymentId } = this.spec;
+    const command = sandbox.enabled
+      ? sandbox.prepare({ deploymentId, argv, cwd: source.path, volumes, venvDir, replicaDir, env })
+      : { file: argv[0]!, args: argv.slice(1), env };
+    const handle = await launchProcess({ ...command, cwd: source.path, logPath: this.logPath() });
     if (this.volumePreload) {
       this.volumePreload = { ...this.volumePreload, status: 'Completed', completedAt: this.now() };
     }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { UnsupportedSpecError, type JobSpec } from '../scheduler.js';
-import { MountPlanError, planMounts } from './mount-plan.js';
-import { hostView, type Sandbox } from './sandbox.js';
+import { MountPlanError } from './mount-plan.js';
+import type { Sandbox } from './sandbox.js';
 
 /**
  * Refuses, at apply, a spec this machine cannot run as asked, with a message an operator can act on. A
@@ -18,7 +18,7 @@ export async function assertRunnable(spec: JobSpec, sandbox: Sandbox): Promise<v
   if (source.cmd.length === 0) throw new UnsupportedSpecError(`the project at ${source.path} has no command to run`);
   if (!isDirectory(source.path)) throw new UnsupportedSpecError(`${source.path} is not a directory on this machine`);
   // Volumes need the sandbox whatever the mode says: `none` must refuse them, not start without them.
-  if (spec.volumes.length > 0 || sandbox.wraps(spec.volumes)) await assertSandbox(spec, sandbox);
+  if (spec.volumes.length > 0 || sandbox.enabled) await assertSandbox(spec, sandbox);
 }
 
 async function assertSandbox(spec: JobSpec, sandbox: Sandbox): Promise<void> {
@@ -29,7 +29,12 @@ async function assertSandbox(spec: JobSpec, sandbox: Sandbox): Promise<void> {
         `mount path on the embedded default, and ${reason}`,
     );
   }
-  if (reason) throw new UnsupportedSpecError(`replicas are set to run in bubblewrap (sandbox: bwrap), but ${reason}`);
+  if (reason) {
+    throw new UnsupportedSpecError(
+      `every local replica runs in a bubblewrap sandbox (GANTRY_SANDBOX=bwrap), but ${reason}; ` +
+        'an operator may run replicas unsandboxed with GANTRY_SANDBOX=none',
+    );
+  }
   for (const volume of spec.volumes) {
     if (!isDirectory(volume.hostPath)) {
       const which = `volume ${volume.name} (version ${volume.version})`;
@@ -37,7 +42,7 @@ async function assertSandbox(spec: JobSpec, sandbox: Sandbox): Promise<void> {
     }
   }
   try {
-    planMounts(spec.volumes, hostView);
+    sandbox.assertPlannable({ deploymentId: spec.deploymentId, cwd: spec.source!.path, volumes: spec.volumes, venvDir: undefined });
   } catch (err) {
     if (err instanceof MountPlanError) throw new UnsupportedSpecError(err.message);
     throw err;

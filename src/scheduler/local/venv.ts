@@ -1,7 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../../shared/ids.js';
+import type { BuildAccess } from './sandbox.js';
 
 /**
  * Virtualenvs for Python projects run by the local scheduler.
@@ -23,6 +24,22 @@ export interface VenvOptions {
   sprocketPackage?: string | undefined;
   /** The server's environment, from which pip gets PATH, HOME, proxies and PIP_* settings only. */
   baseEnv: Record<string, string | undefined>;
+  /** Runs each build step in the replica sandbox (sandbox.ts); without it, steps run as the server's user. */
+  sandbox?: BuildSandbox | undefined;
+}
+
+/** The part of the Sandbox a build uses. */
+export interface BuildSandbox {
+  wrapBuild(argv: string[], access: BuildAccess): { file: string; args: string[] };
+}
+
+/** The interpreter that makes virtualenvs, as it reports itself. */
+interface Interpreter {
+  /** sys.version and sys.executable: what a venv's name depends on. */
+  identity: string;
+  executable: string;
+  /** sys.base_prefix: the installation a venv's interpreter links into. */
+  prefix: string;
 }
 
 /** `pip install` (or `python -m venv`) failed; the message ends with the last lines of its output. */
@@ -31,13 +48,15 @@ export class VenvError extends Error {
 }
 
 const READY_MARK = '.gantry-ready';
+/** Left by earlier builds or development in a package directory; never copied into a build. */
+const BUILD_LEFTOVERS = /^(build|dist|\.venv|venv|__pycache__|\.pytest_cache|\.git|.*\.egg-info)$/;
 const PROXIES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 const PIP_ENV_KEYS = new Set(['PATH', 'HOME', 'LANG', 'TMPDIR', ...PROXIES]);
 
 export class VenvManager {
   private readonly builds = new Map<string, Promise<string>>();
   private readonly running = new Set<ChildProcess>();
-  private pythonVersion: Promise<string> | undefined;
+  private interpreter: Promise<Interpreter> | undefined;
 
   constructor(private readonly options: VenvOptions) {}
 
@@ -64,10 +83,42 @@ export class VenvManager {
     if (existsSync(path.join(dir, READY_MARK))) return dir;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(this.options.root, { recursive: true, mode: 0o700 });
-    await this.run(this.options.pythonBin, ['-m', 'venv', dir], 'python -m venv');
-    if (packages.length > 0) await this.run(path.join(dir, 'bin', 'python'), this.pipArgs(packages), 'pip install');
+    const python = await this.python();
+    const { installed, access } = this.prepareAccess(dir, python, packages);
+    await this.run([python.executable, '-m', 'venv', dir], access, 'python -m venv');
+    if (packages.length > 0) await this.run([path.join(dir, 'bin', 'python'), ...this.pipArgs(installed)], access, 'pip install');
     writeFileSync(path.join(dir, READY_MARK), `${new Date().toISOString()}\n`);
+    if (this.options.sandbox) rmSync(this.sourcesOf(dir), { recursive: true, force: true });
     return dir;
+  }
+
+  /**
+   * What a sandboxed build reaches: the venv and pip's cache writable, the interpreter's installation and
+   * local package files read-only. A local package directory (Gantry's sprocket) is built in place by
+   * setuptools, so it is copied, without build leftovers, to a writable directory and installed from there.
+   */
+  private prepareAccess(dir: string, python: Interpreter, packages: string[]): { installed: string[]; access: BuildAccess } {
+    if (!this.options.sandbox) return { installed: packages, access: { writable: [], readable: [] } };
+    const sources = this.sourcesOf(dir);
+    rmSync(sources, { recursive: true, force: true });
+    const installed = packages.map((p, i) => {
+      if (!path.isAbsolute(p) || !existsSync(p) || !statSync(p).isDirectory()) return p;
+      const copy = path.join(sources, `${i}-${path.basename(p)}`);
+      cpSync(p, copy, { recursive: true, filter: (src) => !BUILD_LEFTOVERS.test(path.basename(src)) });
+      return copy;
+    });
+    const files = packages.filter((p) => path.isAbsolute(p) && existsSync(p) && !statSync(p).isDirectory());
+    return { installed, access: { writable: [dir, this.buildHome(), sources], readable: [python.prefix, ...files] } };
+  }
+
+  /** Where copies of local package directories are built for the venv `dir`. */
+  private sourcesOf(dir: string): string {
+    return path.join(this.options.root, '.sources', path.basename(dir));
+  }
+
+  /** pip's HOME (its cache) in the sandbox, shared by builds. */
+  private buildHome(): string {
+    return path.join(this.options.root, '.home');
   }
 
   /** pip needs PATH, HOME (its cache), proxies and the operator's PIP_* settings; nothing else of the server's. */
@@ -76,11 +127,19 @@ export class VenvManager {
     for (const [key, value] of Object.entries(this.options.baseEnv)) {
       if (value !== undefined && (PIP_ENV_KEYS.has(key) || key.startsWith('PIP_'))) env[key] = value;
     }
+    if (this.options.sandbox) Object.assign(env, { HOME: this.buildHome(), TMPDIR: '/tmp' });
     return env;
   }
 
-  private run(file: string, args: string[], what: string): Promise<void> {
-    return runStep({ file, args, what }, this.env(), this.running);
+  private run(argv: string[], access: BuildAccess, what: string): Promise<void> {
+    const [file, ...args] = argv as [string, ...string[]];
+    const step = this.options.sandbox ? this.options.sandbox.wrapBuild(argv, access) : { file, args };
+    return runStep({ ...step, what }, this.env(), this.running);
+  }
+
+  private python(): Promise<Interpreter> {
+    this.interpreter ??= describeInterpreter(this.options.pythonBin);
+    return this.interpreter;
   }
 
   private pipArgs(packages: string[]): string[] {
@@ -93,9 +152,9 @@ export class VenvManager {
    * wheel at the same path makes a new venv.
    */
   private async key(packages: string[]): Promise<string> {
-    this.pythonVersion ??= pythonVersion(this.options.pythonBin);
+    const { identity } = await this.python();
     const files = packages.map((p) => fileStamp(p));
-    const input = JSON.stringify([await this.pythonVersion, packages, files, this.options.pipIndexUrl ?? '']);
+    const input = JSON.stringify([identity, packages, files, this.options.pipIndexUrl ?? '']);
     return sha256Hex(input).slice(0, 24);
   }
 }
@@ -123,11 +182,15 @@ function fileStamp(maybePath: string): string {
   }
 }
 
-function pythonVersion(pythonBin: string): Promise<string> {
+/** Asks the interpreter who it is; a pyenv shim or a PATH name becomes the real executable. */
+function describeInterpreter(pythonBin: string): Promise<Interpreter> {
+  const script = 'import sys; print(sys.version); print(sys.executable); print(sys.base_prefix)';
   return new Promise((resolve, reject) => {
-    execFile(pythonBin, ['-c', 'import sys; print(sys.version); print(sys.executable)'], (err, stdout) => {
-      if (err) reject(new VenvError(`cannot run ${pythonBin} to make a virtualenv: ${err.message}`));
-      else resolve(stdout.trim());
+    execFile(pythonBin, ['-c', script], (err, stdout) => {
+      if (err) return reject(new VenvError(`cannot run ${pythonBin} to make a virtualenv: ${err.message}`));
+      const lines = stdout.trim().split('\n');
+      const prefix = lines.pop()!;
+      resolve({ identity: lines.join('\n'), executable: lines.at(-1)!, prefix });
     });
   });
 }

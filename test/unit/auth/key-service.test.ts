@@ -22,6 +22,16 @@ describe('KeyService', () => {
     expect(await keys.verify(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
   });
 
+  it('stores --allow-local-source with a user key and hands it to the principal; admin keys need no flag', async () => {
+    const keys = new KeyService(new MemoryStateStore());
+    const flagged = await keys.createKey('ci', 'user', { allowLocalSource: true });
+    expect(flagged.info.allow_local_source).toBe(true);
+    expect(await keys.verify(flagged.key)).toMatchObject({ kind: 'user', role: 'user', allowLocalSource: true });
+    const admin = await keys.createKey('root', 'admin', { allowLocalSource: true });
+    expect(admin.info).not.toHaveProperty('allow_local_source');
+    expect(await keys.list()).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'ci', allow_local_source: true })]));
+  });
+
   it('scopes worker tokens to a deployment and replica', async () => {
     const keys = new KeyService(new MemoryStateStore());
     const { key } = await keys.createWorkerToken('dep_1', 'replica-0');

@@ -14,7 +14,7 @@ import {
 } from '../../../contracts/scheduler-support.js';
 
 // Skipped only where bubblewrap cannot work (not installed, or no namespaces allowed); the reason is printed.
-const bwrapMissing = await new Sandbox('auto', tmpdir()).unavailableReason();
+const bwrapMissing = await new Sandbox({ mode: 'bwrap', dataDir: mkdtempSync(path.join(tmpdir(), 'gantry-probe-')) }).unavailableReason();
 if (bwrapMissing) console.warn(`skipping the bubblewrap volume tests: ${bwrapMissing}`);
 
 function volumeDir(): string {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +82,34 @@ describe('LocalScheduler Python projects', () => {
     expect(replica!.message).toContain('gantry_missing-1.0-py3-none-any.whl');
     expect(replica!.message).toMatch(/retrying in \d/);
     expect(tokens.issued).toEqual([]); // nothing ran, so no token was handed out
+  });
+
+  it("builds packages in the sandbox: a package's build code cannot read the data directory, nor run as root", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gantry-sched-'));
+    const secret = path.join(dataDir, 'admin-key');
+    writeFileSync(secret, 'gantry_build_time_secret\n', { mode: 0o600 });
+    const probe = path.join(wheelDir, 'probe-pkg');
+    mkdirSync(probe, { recursive: true });
+    writeFileSync(
+      path.join(probe, 'setup.py'),
+      [
+        'import os',
+        'try:',
+        `    r = open(${JSON.stringify(secret)}).read()`,
+        'except Exception as e:',
+        '    r = type(e).__name__',
+        'raise SystemExit(f"probe uid={os.getuid()} datadir={r}")',
+        '',
+      ].join('\n'),
+    );
+    const { scheduler } = createTestScheduler({ dataDir, extraPythonPackages: [probe] });
+    const spec = workerSpec({ source: { path: PYTHON_WORKER, cmd: ['python', 'app.py'], python: true, dependencies: [] } });
+    await scheduler.apply(spec);
+    const [replica] = await waitForReason(scheduler, spec.deploymentId, 'CreateContainerError', 90_000);
+    const said = /probe uid=(\d+) datadir=(\S+)/.exec(replica!.message ?? '');
+    expect(said, replica!.message).not.toBeNull();
+    expect(said![2]).not.toContain('gantry_build_time_secret');
+    expect(said![2]).toMatch(/FileNotFoundError|PermissionError/);
+    if (process.getuid?.() === 0) expect(Number(said![1])).not.toBe(0);
   });
 });
