@@ -101,10 +101,17 @@ export class Sandbox {
     return this.options.mode === 'bwrap';
   }
 
-  /** Undefined when the sandbox works here; otherwise what is missing, in words for an operator. */
+  /**
+   * Undefined when the sandbox works here; otherwise what is missing, in words for an operator. Only a
+   * success is kept: after a failure the next call tests again, so installing bubblewrap takes effect at
+   * the next deploy, without a restart.
+   */
   unavailableReason(): Promise<string | undefined> {
     if (!this.enabled) return Promise.resolve('the sandbox is turned off (GANTRY_SANDBOX=none)');
-    this.selfTest ??= this.runSelfTest();
+    this.selfTest ??= this.runSelfTest().then((reason) => {
+      if (reason) this.selfTest = undefined;
+      return reason;
+    });
     return this.selfTest;
   }
 

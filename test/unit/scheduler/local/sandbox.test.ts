@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,15 @@ describe('Sandbox where it cannot be had', () => {
     const refused = assertRunnable(workerSpec(), sandbox);
     await expect(refused).rejects.toThrow(UnsupportedSpecError);
     await expect(refused).rejects.toThrow(/GANTRY_SANDBOX=none/);
+  });
+
+  it('tests again after a failure, so bubblewrap installed later works at the next deploy', async () => {
+    const bin = path.join(dataDir(), 'bwrap');
+    const sandbox = new Sandbox({ mode: 'bwrap', dataDir: dataDir(), bwrapBin: bin });
+    expect(await sandbox.unavailableReason()).toMatch(/not installed/);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).trim(), bin); // "apt-get install bubblewrap"
+    expect(await sandbox.unavailableReason()).toBeUndefined();
+    await expect(assertRunnable(workerSpec(), sandbox)).resolves.toBeUndefined();
   });
 
   it('with GANTRY_SANDBOX=none runs specs without volumes, and says the sandbox is off', async () => {
