@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { runKeysCommand, type KeysAction } from '../cli-admin/keys.js';
 import { runRenderCommand } from '../cli-admin/render.js';
 import { runServer } from '../main.js';
+import { ConfigError } from '../config/load.js';
 import type { RawConfigKey } from '../config/schema.js';
 
 /** Options shared by every subcommand that reads the server configuration. */
@@ -72,4 +73,11 @@ withConfigOptions(keys.command('revoke').argument('<id-or-name>', 'the key to re
 withConfigOptions(program.command('render').argument('<dir>', 'a jig project directory').description('print the Nomad job JSON a project would become'))
   .action((dir: string, opts: Flags) => runRenderCommand(loadOptions(opts), dir));
 
-await program.parseAsync(process.argv);
+/** A configuration error is the operator's to fix: its problems, without a stack trace, and exit code 2. */
+function exitOnConfigError(err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`gantry: ${err.message}\n`);
+  process.exit(2);
+}
+
+await program.parseAsync(process.argv).catch(exitOnConfigError);
