@@ -113,9 +113,9 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
   // Volume file URLs (Nomad artifacts) never expire: they hold while the deployment and the version exist.
   const volumeUrls: VolumeFileUrls = new VolumeFileUrls({
     key: signingKey,
-    versionPrefix: async (volumeId, version) => {
+    versionFiles: async (volumeId, version) => {
       const found = await unlessNotFound(volumes.resolveMount(volumeId, version), 'GANTRY_ERR_VOLUME_NOT_FOUND', 'GANTRY_ERR_VOLUME_VERSION_NOT_FOUND');
-      return found?.volumeId === volumeId ? found.sourcePrefix : undefined;
+      return found?.volumeId === volumeId ? found : undefined;
     },
     deploymentExists: async (id): Promise<boolean> => {
       const found: DeploymentRecord | undefined = await unlessNotFound(deployments.record(id), 'GANTRY_ERR_DEPLOYMENT_NOT_FOUND');
@@ -132,10 +132,11 @@ export async function buildDeps(config: ServerConfig, options: BuildDepsOptions 
     ttlSeconds: config.signedUrlTtlSeconds,
     maxUploadBytes: config.maxUploadBytes,
     volumeUrls,
+    volumeBlobs: blobRoot,
   });
   const scheduler =
     options.scheduler ??
-    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobs, volumeUrls, publicUrl });
+    buildScheduler(config, { keys, clock, logger, caFile: options.caFile, gpus, workloadSecrets: options.workloadSecrets ?? workloadSecrets, volumes, blobRoot, volumeUrls, publicUrl });
   const deployments = new DeploymentService({
     state,
     secrets,
@@ -257,7 +258,8 @@ interface SchedulerDeps {
   gpus: GpuCatalog;
   workloadSecrets: WorkloadSecrets | undefined;
   volumes: VolumeService;
-  blobs: DirectoryBlobStore;
+  /** The whole blob store (every namespace): volume versions' frozen files live in it. */
+  blobRoot: DirectoryBlobStore;
   volumeUrls: VolumeFileUrls;
   publicUrl: PublicUrl;
 }
@@ -288,11 +290,11 @@ function buildScheduler(config: ServerConfig, deps: SchedulerDeps): Scheduler {
   });
 }
 
-/** The volume files of Nomad jobs: listed live from storage, each with a volume file URL that never expires. */
-function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobs' | 'volumeUrls' | 'publicUrl'>): VolumeFiles {
+/** The volume files of Nomad jobs: a version's frozen files, each with a volume file URL that never expires. */
+function nomadVolumeFiles(deps: Pick<SchedulerDeps, 'volumes' | 'blobRoot' | 'volumeUrls' | 'publicUrl'>): VolumeFiles {
   return storageVolumeFiles({
     resolve: (name, version) => deps.volumes.resolveMount(name, version),
-    list: async (prefix) => (await deps.blobs.list(prefix)).map((b) => b.name),
+    list: async (prefix) => (await deps.blobRoot.list(prefix)).map((b) => b.name),
     url: (file) => deps.volumeUrls.url(deps.publicUrl.get(), file),
   });
 }

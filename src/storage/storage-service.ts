@@ -32,8 +32,18 @@ export interface StorageServiceOptions {
   ttlSeconds: number;
   /** Largest single upload in bytes. */
   maxUploadBytes: number;
-  /** Verifies volume file URLs (no expiry, checked against live records: `volumes/volume-file-urls.ts`). */
-  volumeUrls?: { claims(query: QueryInput): boolean; verify(filename: string, query: QueryInput): Promise<void> };
+  /**
+   * Verifies volume file URLs (no expiry, checked against live records: `volumes/volume-file-urls.ts`);
+   * `verify` answers the blob name, in `volumeBlobs`, of the file's frozen copy that the URL serves.
+   */
+  volumeUrls?: { claims(query: QueryInput): boolean; verify(filename: string, query: QueryInput): Promise<string> };
+  /** The whole blob store, where volume versions' frozen files live (needed with `volumeUrls`). */
+  volumeBlobs?: BlobStore;
+}
+
+/** What a signed URL serves: an upload (by its filename), or a volume version's frozen file. */
+export interface SignedRead {
+  volumeFile?: string;
 }
 
 /** A request the client makes as given, with no Gantry key (compat.md §8.23: always PUT, no headers). */
@@ -109,11 +119,34 @@ export class StorageService {
     this.signer.verify(downloadTarget(filename), query);
   }
 
-  /** Like `verifyDownload`, also accepting a volume file URL whose volume version and deployment still exist. */
-  async verifySignedRead(filename: string, query: QueryInput): Promise<void> {
+  /**
+   * Like `verifyDownload`, also accepting a volume file URL whose volume version and deployment still
+   * exist; what to serve: the upload itself, or (a volume file URL) the file's frozen copy.
+   */
+  async verifySignedRead(filename: string, query: QueryInput): Promise<SignedRead> {
     const { volumeUrls } = this.options;
-    if (volumeUrls?.claims(query)) return volumeUrls.verify(filename, query);
+    if (volumeUrls?.claims(query)) return { volumeFile: await volumeUrls.verify(filename, query) };
     this.verifyDownload(filename, query);
+    return {};
+  }
+
+  /** The bytes of a volume version's frozen file, named by `verifySignedRead`. */
+  async openVolumeFile(name: string): Promise<{ info: BlobInfo; stream: Readable }> {
+    const found = await this.volumeBlobs().read(name);
+    if (!found) throw notFound(name);
+    return found;
+  }
+
+  /** Like `openVolumeFile`, for a HEAD. */
+  async statVolumeFile(name: string): Promise<BlobInfo> {
+    const info = await this.volumeBlobs().stat(name);
+    if (!info) throw notFound(name);
+    return info;
+  }
+
+  private volumeBlobs(): BlobStore {
+    if (!this.options.volumeBlobs) throw new Error('volume file URLs need StorageServiceOptions.volumeBlobs');
+    return this.options.volumeBlobs;
   }
 
   /** The file's bytes. Without `principal` the caller has verified a signature; with one, it is checked. */

@@ -12,6 +12,8 @@ import { encodeBlobPath, STORAGE_PATH } from '../storage/urls.js';
  *   deployment id and the file's storage name, so a URL grants exactly one file of one volume version to
  *   one deployment, and nothing can be swapped;
  * - the volume must still have that version, and the file must lie under that version's source prefix;
+ *   what is served is the file's copy in the version's frozen files (volume versions are immutable once
+ *   mounted), so an upload under the same name later changes nothing an allocation gets;
  * - the deployment must still exist: destroying it (or deleting the volume, possible only once nothing
  *   mounts it) revokes every URL rendered into its jobs.
  */
@@ -37,10 +39,17 @@ export interface VolumeFileGrant {
 export interface VolumeFileUrlsOptions {
   /** The HMAC key (the storage signing key; the domain tag keeps the two kinds of URL apart). */
   key: Buffer;
-  /** The source prefix of a volume version, or undefined when the volume or the version is gone. */
-  versionPrefix(volumeId: string, version: number): Promise<string | undefined>;
+  /** Where a volume version's files are named and kept, or undefined when the volume or the version is gone. */
+  versionFiles(volumeId: string, version: number): Promise<VersionFiles | undefined>;
   /** Whether the deployment still exists. */
   deploymentExists(deploymentId: string): Promise<boolean>;
+}
+
+/** A volume version's files: their upload names (`sourcePrefix/<path>`) and their frozen copy (`filesPrefix/<path>`). */
+export interface VersionFiles {
+  sourcePrefix: string;
+  /** The blob-root prefix (namespace-qualified) of the version's frozen files. */
+  filesPrefix: string;
 }
 
 const SIGNATURE_BYTES = 32;
@@ -65,19 +74,24 @@ export class VolumeFileUrls {
     return query[SIGNED_QUERY.purpose] === VOLUME_PURPOSE;
   }
 
-  /** Throws unless `query` is a genuine URL for `filename` whose volume version and deployment still exist. */
-  async verify(filename: string, query: QueryInput): Promise<void> {
+  /**
+   * Throws unless `query` is a genuine URL for `filename` whose volume version and deployment still exist;
+   * returns the blob-root name of the file's frozen copy, which is what the URL serves.
+   */
+  async verify(filename: string, query: QueryInput): Promise<string> {
     const grant = grantOf(filename, query);
     const given = Buffer.from(single(query, SIGNED_QUERY.signature), 'base64url');
     if (given.length !== SIGNATURE_BYTES || !timingSafeEqual(given, this.mac(grant))) {
       throw appError('GANTRY_ERR_STORAGE_BAD_SIGNATURE', 'the signature does not match this volume file URL');
     }
-    const prefix = await this.o.versionPrefix(grant.volumeId, grant.version);
-    if (prefix === undefined) throw revoked(`volume ${grant.volumeId} no longer has version ${grant.version}`);
-    if (!filename.startsWith(`${prefix.replace(/\/+$/, '')}/`)) {
+    const files = await this.o.versionFiles(grant.volumeId, grant.version);
+    if (files === undefined) throw revoked(`volume ${grant.volumeId} no longer has version ${grant.version}`);
+    const source = `${trimSlashes(files.sourcePrefix)}/`;
+    if (!filename.startsWith(source)) {
       throw appError('GANTRY_ERR_STORAGE_BAD_SIGNATURE', `file "${filename}" is not part of volume ${grant.volumeId} version ${grant.version}`);
     }
     if (!(await this.o.deploymentExists(grant.deploymentId))) throw revoked(`deployment ${grant.deploymentId} no longer exists`);
+    return `${trimSlashes(files.filesPrefix)}/${filename.slice(source.length)}`;
   }
 
   private mac(grant: VolumeFileGrant): Buffer {
@@ -86,7 +100,7 @@ export class VolumeFileUrls {
   }
 }
 
-/** `lookup` with "not found" as undefined (for `versionPrefix` and `deploymentExists` adapters). */
+/** `lookup` with "not found" as undefined (for `versionFiles` and `deploymentExists` adapters). */
 export async function unlessNotFound<T>(lookup: Promise<T>, ...codes: string[]): Promise<T | undefined> {
   try {
     return await lookup;
@@ -114,4 +128,8 @@ function badQuery(what: string): Error {
 
 function revoked(why: string): Error {
   return appError('GANTRY_ERR_STORAGE_URL_REVOKED', `this volume file URL was revoked: ${why}`);
+}
+
+function trimSlashes(prefix: string): string {
+  return prefix.replace(/\/+$/, '');
 }

@@ -82,16 +82,17 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
   // HEAD is its own route: Fastify's automatic one would read the whole file only to throw it away.
   const readOptions = { config: { auth: 'optional' as const }, exposeHeadRoute: false };
   app.get('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = await readGrant(request, storage);
+    const { filename, principal, volumeFile } = await readGrant(request, storage);
     if (principal && wantsSignedUrl(request)) {
       return reply.redirect(await storage.createDownloadUrl(filename, baseUrlOf(request), principal), 307);
     }
-    const file = await storage.open(filename, principal);
+    const file = volumeFile ? await storage.openVolumeFile(volumeFile) : await storage.open(filename, principal);
     return fileHeaders(reply, file.info).send(file.stream);
   });
   app.head('/v1/storage/*', readOptions, async (request, reply) => {
-    const { filename, principal } = await readGrant(request, storage);
-    return fileHeaders(reply, await storage.stat(filename, principal)).send();
+    const { filename, principal, volumeFile } = await readGrant(request, storage);
+    const info = volumeFile ? await storage.statVolumeFile(volumeFile) : await storage.stat(filename, principal);
+    return fileHeaders(reply, info).send();
   });
 
   app.get('/v1/deployments/storage/*', { config: { auth: 'user' } }, async (request, reply) => {
@@ -104,13 +105,10 @@ function registerReads(app: FastifyInstance, storage: StorageService, baseUrlOf:
  * Who reads: a valid signature (then no one needs to be checked), or else the caller's key. A signature
  * that is present must be valid even when a key is sent too, so a broken URL never silently works.
  */
-async function readGrant(request: FastifyRequest, storage: StorageService): Promise<{ filename: string; principal?: Principal }> {
+async function readGrant(request: FastifyRequest, storage: StorageService): Promise<{ filename: string; principal?: Principal; volumeFile?: string }> {
   const filename = checkedFilename(wildcardOf(request), 'path');
   const query = request.query as QueryInput;
-  if (hasSignature(query)) {
-    await storage.verifySignedRead(filename, query);
-    return { filename };
-  }
+  if (hasSignature(query)) return { filename, ...(await storage.verifySignedRead(filename, query)) };
   if (!request.principal) {
     throw appError(
       'GANTRY_ERR_AUTH_MISSING_KEY',

@@ -131,4 +131,15 @@ describe('volume artifact URLs of Nomad jobs (server against the Nomad double, f
       expect(await fetchArtifact(source)).toMatchObject({ status: 403, code: 'GANTRY_ERR_STORAGE_URL_REVOKED' });
     }
   });
+
+  it('serves the version as it was frozen at deploy: a later upload under the same name changes nothing', async () => {
+    await deployWithPantry();
+    await upload('pantry/0/curry.txt', 'replaced after the deploy');
+    await upload('pantry/0/injected.py', 'a file added after the deploy');
+    const fetched = await Promise.all(artifactsOf().map(async (a) => [a.RelativeDest, (await fetchArtifact(a.GetterSource)).body] as const));
+    expect(Object.fromEntries(fetched)).toEqual({ 'local/volumes/pantry/curry.txt': 'cumin', 'local/volumes/pantry/menu/pasta.txt': 'penne' });
+    // A redeploy of the same version (a new revision) lists the same frozen files.
+    expect((await call('PATCH', '/v1/deployments/chat', { env_vars: [{ name: 'A', value: '1' }] })).status).toBe(200);
+    expect(artifactsOf().map((a) => a.RelativeDest)).toEqual(['local/volumes/pantry/curry.txt', 'local/volumes/pantry/menu/pasta.txt']);
+  });
 });

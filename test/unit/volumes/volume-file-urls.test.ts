@@ -6,10 +6,11 @@ const queryOf = (url: string) => Object.fromEntries(new URL(url).searchParams);
 
 describe('VolumeFileUrls', () => {
   const grant: VolumeFileGrant = { volumeId: 'vol_a', version: 2, deploymentId: 'dep_1', filename: 'pantry/2/curry.txt' };
-  const live = { prefixes: new Map([['vol_a@2', 'pantry/2']]), deployments: new Set(['dep_1']) };
+  const files = { sourcePrefix: 'pantry/2', filesPrefix: 'volumes/vol_a/2-seal' };
+  const live = { versions: new Map([['vol_a@2', files]]), deployments: new Set(['dep_1']) };
   const urls = new VolumeFileUrls({
     key: Buffer.alloc(32, 1),
-    versionPrefix: async (id, version) => live.prefixes.get(`${id}@${version}`),
+    versionFiles: async (id, version) => live.versions.get(`${id}@${version}`),
     deploymentExists: async (id) => live.deployments.has(id),
   });
   const url = urls.url('https://gantry.example.com', grant);
@@ -23,13 +24,13 @@ describe('VolumeFileUrls', () => {
   });
 
   it('verifies while the volume version and the deployment exist, and is revoked with either', async () => {
-    await expect(urls.verify(grant.filename, queryOf(url))).resolves.toBeUndefined();
+    await expect(urls.verify(grant.filename, queryOf(url))).resolves.toBe('volumes/vol_a/2-seal/curry.txt'); // the frozen copy
     live.deployments.delete('dep_1');
     await expect(urls.verify(grant.filename, queryOf(url))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_URL_REVOKED' });
     live.deployments.add('dep_1');
-    live.prefixes.delete('vol_a@2');
+    live.versions.delete('vol_a@2');
     await expect(urls.verify(grant.filename, queryOf(url))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_URL_REVOKED' });
-    live.prefixes.set('vol_a@2', 'pantry/2');
+    live.versions.set('vol_a@2', files);
   });
 
   it('refuses a file outside the version even with a genuine signature for it', async () => {
@@ -38,7 +39,7 @@ describe('VolumeFileUrls', () => {
   });
 
   it('refuses a signature made with another key, a missing field and a repeated one', async () => {
-    const other = new VolumeFileUrls({ key: Buffer.alloc(32, 2), versionPrefix: async () => 'pantry/2', deploymentExists: async () => true });
+    const other = new VolumeFileUrls({ key: Buffer.alloc(32, 2), versionFiles: async () => files, deploymentExists: async () => true });
     await expect(urls.verify(grant.filename, queryOf(other.url('https://x', grant)))).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_BAD_SIGNATURE' });
     const { 'X-Gantry-Deployment': _d, ...missing } = queryOf(url);
     await expect(urls.verify(grant.filename, missing)).rejects.toMatchObject({ code: 'GANTRY_ERR_STORAGE_BAD_SIGNATURE' });

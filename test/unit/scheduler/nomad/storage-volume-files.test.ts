@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { storageVolumeFiles, type VolumeFileRef } from '../../../../src/scheduler/nomad/storage-volume-files.js';
 
 describe('storageVolumeFiles', () => {
-  it('lists the version’s files under its source prefix, each with a URL for that volume version and deployment', async () => {
+  it('lists the version’s frozen files, each with a URL naming it as uploaded, for that volume version and deployment', async () => {
     const asked: string[] = [];
     const signed: VolumeFileRef[] = [];
     const files = storageVolumeFiles({
-      resolve: async (name, version) => ({ volumeId: 'vol_1', sourcePrefix: `${name}/${version}/` }),
+      resolve: async (name, version) => ({ volumeId: 'vol_1', sourcePrefix: `${name}/${version}/`, filesPrefix: `volumes/vol_1/${version}-seal` }),
       list: async (prefix) => {
         asked.push(prefix);
         return [`${prefix}curry.txt`, `${prefix}spices/cumin.txt`];
@@ -17,7 +17,7 @@ describe('storageVolumeFiles', () => {
       },
     });
     const listed = await files.filesOf({ name: 'pantry', mountPath: '/pantry', version: 2, hostPath: '' }, 'dep-1');
-    expect(asked).toEqual(['pantry/2/']);
+    expect(asked).toEqual(['volumes/vol_1/2-seal/']);
     expect(listed).toEqual([
       { path: 'curry.txt', url: 'https://gantry.example.com/v1/storage/pantry/2/curry.txt?sig=1' },
       { path: 'spices/cumin.txt', url: 'https://gantry.example.com/v1/storage/pantry/2/spices/cumin.txt?sig=2' },
